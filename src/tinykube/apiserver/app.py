@@ -1,0 +1,170 @@
+"""The HTTP application: authentication, routing, discovery, OpenAPI, health, and resources."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import logging
+from typing import Any, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from tinykube.apiserver import discovery, negotiation
+from tinykube.apiserver.handlers import ResourceHandlers, parse_target
+from tinykube.clock import Clock
+from tinykube.machinery import errors
+from tinykube.machinery.errors import StatusError
+from tinykube.registry.objects import ObjectRegistry
+
+log = logging.getLogger(__name__)
+
+PUBLIC_PATHS = ("/livez", "/readyz", "/healthz", "/version")
+
+
+def status_response(exc: StatusError) -> Response:
+    return Response(negotiation.dump_json(exc.status()), exc.code, media_type="application/json")
+
+
+class APIServer:
+    """Wires the registry into a Starlette app."""
+
+    def __init__(self, registry: ObjectRegistry, clock: Clock, token: str,
+                 ready: Callable[[], bool] = lambda: True) -> None:
+        self.registry = registry
+        self.clock = clock
+        self.token = token
+        self.ready = ready
+        self.handlers = ResourceHandlers(registry, clock)
+        self.app = Starlette(routes=[
+            Route("/{path:path}", self.dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
+        ])
+
+    # ------------------------------------------------------------------ entry
+
+    async def dispatch(self, request: Request) -> Response:
+        path = "/" + request.path_params.get("path", "")
+        try:
+            if path.rstrip("/") in PUBLIC_PATHS or path.startswith(("/livez/", "/readyz/", "/healthz/")):
+                return self.health(path)
+            self.authenticate(request)
+            return await self.route(request, path)
+        except StatusError as exc:
+            return status_response(exc)
+        except Exception as exc:  # a bug must still answer as Kubernetes does, and be visible in the log
+            log.exception("unhandled error on %s %s", request.method, path)
+            return status_response(errors.internal(str(exc)))
+
+    def authenticate(self, request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, credential = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), self.token.encode()):
+            raise errors.unauthorized()
+
+    def health(self, path: str) -> Response:
+        if path.startswith("/version"):
+            return Response(negotiation.dump_json(discovery.version_info()), media_type="application/json")
+        if path.startswith("/readyz") and not self.ready():
+            return PlainTextResponse("[-]ready failed: not ready\nreadyz check failed", 500)
+        return PlainTextResponse("ok")
+
+    # ------------------------------------------------------------------ routing
+
+    async def route(self, request: Request, path: str) -> Response:
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            return self.json({"paths": sorted(["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2",
+                                               "/openapi/v3", "/readyz", "/version"])})
+        head = parts[0]
+        if head == "api":
+            if len(parts) == 1:
+                return self.discovery_root(request, core=True)
+            if parts[1] != "v1":
+                raise self.not_found()
+            if len(parts) == 2:
+                return self.json_or_404(discovery.legacy_resource_list("", "v1"))
+            return await self.resource(request, "", "v1", parts[2:])
+        if head == "apis":
+            if len(parts) == 1:
+                return self.discovery_root(request, core=False)
+            if len(parts) == 2:
+                return self.json_or_404(discovery.legacy_group(parts[1]))
+            if len(parts) == 3:
+                return self.json_or_404(discovery.legacy_resource_list(parts[1], parts[2]))
+            return await self.resource(request, parts[1], parts[2], parts[3:])
+        if head == "openapi":
+            return self.openapi(request, parts[1:])
+        raise self.not_found()
+
+    async def resource(self, request: Request, group: str, version: str, rest: list[str]) -> Response:
+        if discovery.legacy_resource_list(group, version) is None:
+            raise self.not_found()
+        target = parse_target(group, version, rest)
+        return await self.handlers.handle(request, target)
+
+    @staticmethod
+    def not_found() -> StatusError:
+        return StatusError(404, "NotFound", "the server could not find the requested resource")
+
+    @staticmethod
+    def json(body: Any, media_type: str = "application/json") -> Response:
+        return Response(negotiation.dump_json(body), media_type=media_type)
+
+    def json_or_404(self, body: Any) -> Response:
+        if body is None:
+            raise self.not_found()
+        return self.json(body)
+
+    def discovery_root(self, request: Request, core: bool) -> Response:
+        accept = request.headers.get("accept", "")
+        media = discovery.aggregated_media_type(accept)
+        if media is not None:
+            api_version = "apidiscovery.k8s.io/v2" if media == discovery.AGGREGATED_V2 else \
+                "apidiscovery.k8s.io/v2beta1"
+            return Response(negotiation.dump_json(discovery.aggregated(core, api_version)), media_type=media,
+                            headers={"Vary": "Accept"})
+        if core:
+            host = request.headers.get("host", "127.0.0.1")
+            return self.json(discovery.legacy_api_versions(host))
+        return self.json(discovery.legacy_group_list())
+
+    def openapi(self, request: Request, parts: list[str]) -> Response:
+        from tinykube.apiserver import openapi
+
+        if parts == ["v2"]:
+            accept = request.headers.get("accept", "")
+            if "protobuf" in accept and "json" not in accept:
+                raise errors.not_acceptable("only application/json is served for /openapi/v2")
+            return Response(_v2_bytes(), media_type="application/json")
+        if parts == ["v3"]:
+            return self.json(openapi.openapi_v3_index())
+        if len(parts) >= 2 and parts[0] == "v3":
+            if parts[1] == "api" and len(parts) == 3:
+                body = _v3_bytes("", parts[2])
+            elif parts[1] == "apis" and len(parts) == 4:
+                body = _v3_bytes(parts[2], parts[3])
+            else:
+                body = None
+            if body is None:
+                raise self.not_found()
+            return Response(body, media_type="application/json",
+                            headers={"Cache-Control": "public, immutable"})
+        raise self.not_found()
+
+
+@functools.cache
+def _v2_bytes() -> bytes:
+    from tinykube.apiserver import openapi
+    return negotiation.dump_json(openapi.openapi_v2_document())
+
+
+@functools.cache
+def _v3_bytes(group: str, version: str) -> bytes | None:
+    from tinykube.apiserver import openapi
+    doc = openapi.openapi_v3_document(group, version)
+    return None if doc is None else negotiation.dump_json(doc)
+
+
+AppFactory = Callable[[], Awaitable[APIServer]]

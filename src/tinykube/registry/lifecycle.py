@@ -1,0 +1,110 @@
+"""Per-kind rules of what a write may change: status on create, generation, status writes.
+
+These are the PrepareForCreate / PrepareForUpdate parts of upstream's registry strategies
+that are not defaulting or validation.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tinykube.registry.resources import Resource
+
+# Kinds whose metadata.generation counts spec changes (upstream strategies set it).
+_GENERATION_KINDS = {
+    ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
+    ("", "ReplicationController"), ("batch", "Job"), ("batch", "CronJob"),
+    ("autoscaling", "HorizontalPodAutoscaler"), ("", "Service"), ("", "Namespace"),
+    ("", "PersistentVolume"), ("", "PersistentVolumeClaim"),
+}
+
+# Fields of metadata the server owns: clients cannot set or change them.
+SERVER_METADATA = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                   "generation", "selfLink")
+
+
+def tracks_generation(res: Resource) -> bool:
+    return (res.group, res.kind) in _GENERATION_KINDS
+
+
+def initial_status(res: Resource, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """What status a newly created object starts with (None: keep what the client sent)."""
+    kind = (res.group, res.kind)
+    if kind == ("", "Node"):
+        return None  # a node agent registers its node with its status
+    if kind == ("", "Pod"):
+        return {"phase": "Pending", "qosClass": qos_class(obj.get("spec") or {})}
+    if kind == ("", "Namespace"):
+        return {"phase": "Active"}
+    if kind in (("", "PersistentVolume"), ("", "PersistentVolumeClaim")):
+        return {"phase": "Pending"}
+    if res.has_status:
+        return {}
+    return None
+
+
+def prepare_for_create(res: Resource, obj: dict[str, Any]) -> None:
+    status = initial_status(res, obj)
+    if status is not None:
+        if status:
+            obj["status"] = status
+        else:
+            obj.pop("status", None)
+    if tracks_generation(res):
+        obj["metadata"]["generation"] = 1
+
+
+def spec_of(obj: dict[str, Any]) -> dict[str, Any]:
+    """Everything but metadata and status: what a generation counts."""
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def prepare_for_update(res: Resource, new: dict[str, Any], old: dict[str, Any]) -> None:
+    """A write to the main resource: status stays as it was; a spec change bumps generation."""
+    if res.has_status:
+        if "status" in old:
+            new["status"] = copy.deepcopy(old["status"])
+        else:
+            new.pop("status", None)
+    if tracks_generation(res):
+        generation = int(old["metadata"].get("generation") or 1)
+        if spec_of(new) != spec_of(old):
+            generation += 1
+        new["metadata"]["generation"] = generation
+
+
+def prepare_for_status_update(res: Resource, new: dict[str, Any], old: dict[str, Any]) -> None:
+    """A write to /status: only status changes; metadata a controller must not touch stays."""
+    status = new.get("status")
+    meta = new["metadata"]
+    result = copy.deepcopy(old)
+    result["metadata"]["managedFields"] = meta.get("managedFields", old["metadata"].get("managedFields"))
+    result["metadata"]["resourceVersion"] = meta.get("resourceVersion", "")
+    if status is None:
+        result.pop("status", None)
+    else:
+        result["status"] = status
+    new.clear()
+    new.update(result)
+
+
+def qos_class(spec: dict[str, Any]) -> str:
+    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
+    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    any_set = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        requests = res.get("requests") or {}
+        limits = res.get("limits") or {}
+        if requests or limits:
+            any_set = True
+        for name in ("cpu", "memory"):
+            if name not in limits:
+                guaranteed = False
+            elif name in requests and str(requests[name]) != str(limits[name]):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed and containers else "Burstable"

@@ -1,0 +1,110 @@
+"""`tinykube server`: open the store, bootstrap the cluster, serve the API until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from tinykube.apiserver.app import APIServer
+from tinykube.clock import Clock
+from tinykube.controllers.serviceaccounts import run_serviceaccounts_controller
+from tinykube.kubeconfig import load_or_create_token, write_kubeconfig
+from tinykube.machinery.errors import StatusError
+from tinykube.registry.hooks import kind_hooks
+from tinykube.registry.objects import ObjectRegistry, WriteOptions
+from tinykube.registry.resources import RESOURCE_INDEX
+from tinykube.storage.sqlite import SqliteStore
+
+log = logging.getLogger("tinykube")
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+COMPACT_INTERVAL = 60.0  # seconds of cluster time between compactions
+
+
+@dataclass
+class ServerConfig:
+    data_dir: Path
+    port: int = 6443
+    bind_address: str = "127.0.0.1"
+    kubeconfig: Path | None = None
+    time_scale: float = 1.0
+
+
+async def bootstrap(registry: ObjectRegistry) -> None:
+    """Objects every cluster has from its first start."""
+    namespaces = RESOURCE_INDEX.lookup("", "v1", "namespaces")
+    assert namespaces is not None
+    for name in SYSTEM_NAMESPACES:
+        try:
+            await registry.create(namespaces, "", {"metadata": {"name": name}},
+                                  WriteOptions(field_manager="kube-apiserver"))
+        except StatusError as exc:
+            if exc.code != 409:
+                raise
+
+
+async def run_compactor(store: SqliteStore, clock: Clock) -> None:
+    """Keep history bounded: each interval, forget revisions older than the previous interval's."""
+    previous = store.revision
+    while True:
+        await clock.sleep(COMPACT_INTERVAL)
+        try:
+            if previous > store.compacted_revision:
+                await store.compact(previous)
+        except Exception:
+            log.exception("compaction failed")
+        previous = store.revision
+
+
+async def serve(config: ServerConfig) -> int:
+    clock = Clock(config.time_scale)
+    data_dir = config.data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = load_or_create_token(data_dir)
+    store = await SqliteStore.open(data_dir / "state.db")
+    registry = ObjectRegistry(store, clock, kind_hooks(clock))
+    await bootstrap(registry)
+    ready = asyncio.Event()
+    api = APIServer(registry, clock, token, ready=ready.is_set)
+    uv_config = uvicorn.Config(api.app, host=config.bind_address, port=config.port, log_level="warning",
+                               access_log=False, lifespan="off", timeout_graceful_shutdown=2,
+                               timeout_keep_alive=75)
+    server = uvicorn.Server(uv_config)
+    background = [asyncio.create_task(run_compactor(store, clock)),
+                  asyncio.create_task(run_serviceaccounts_controller(registry, clock))]
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.02)
+    if serving.done():
+        await store.close()
+        return 1
+    url = f"http://{config.bind_address}:{config.port}"
+    kubeconfig = (config.kubeconfig or data_dir / "kubeconfig.yaml").expanduser()
+    write_kubeconfig(kubeconfig, url, token)
+    ready.set()
+    print(f"tinykube ready: {url} (kubeconfig: {kubeconfig})", flush=True)
+    try:
+        await serving
+    finally:
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await store.close()
+    return 0
+
+
+def run(config: ServerConfig) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        import uvloop
+        return uvloop.run(serve(config))
+    except ImportError:
+        return asyncio.run(serve(config))
