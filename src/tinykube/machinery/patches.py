@@ -165,7 +165,8 @@ def _merge_value(live: Any, value: Any, node: SchemaNode | None) -> Any:
             return _merge_map(live, value, node)
         return _merge_map({}, value, node)  # new or replaced: still drop nulls and directives
     if isinstance(value, list) and _is_merge_list(node):
-        return _merge_list(live if isinstance(live, list) else [], value, node)
+        merged, _ = _merge_list(live if isinstance(live, list) else [], value, node)
+        return merged
     return value  # scalars, and lists without a merge strategy, replace
 
 
@@ -193,6 +194,7 @@ def _apply_element_orders(original: dict, patch: dict, node: SchemaNode | None) 
     """`$setElementOrder/<field>`: merge that field's list now, then order it as listed.
 
     Consumes the directive and the field's patch list, so the main loop does not see them.
+    Live elements the directive does not name keep their place between the named ones.
     """
     for key in [k for k in patch if k.startswith(SET_ELEMENT_ORDER_PREFIX)]:
         order = patch.pop(key)
@@ -202,10 +204,11 @@ def _apply_element_orders(original: dict, patch: dict, node: SchemaNode | None) 
         child = _child(node, field)
         if not _is_merge_list(child):
             continue  # order only means something for merge lists; the field merges as usual
-        if field not in patch:
-            live = original.get(field)
-            if isinstance(live, list):
-                original[field] = _order_by(live, order, child.patch_merge_key)
+        live = original.get(field)
+        live = live if isinstance(live, list) else []
+        if field not in patch:  # reorder the live list only
+            if live:
+                original[field] = _order_by(live, order, child.patch_merge_key, live)
             continue
         value = patch.pop(field)
         if value is None:
@@ -214,8 +217,8 @@ def _apply_element_orders(original: dict, patch: dict, node: SchemaNode | None) 
         if not isinstance(value, list):
             raise PatchError(f"expected a list for {field}, but received a {_json_type(value)}")
         _validate_element_order(value, order, child.patch_merge_key)
-        merged = _merge_value(original.get(field), value, child)
-        original[field] = _order_by(merged, order, child.patch_merge_key)
+        merged, reference = _merge_list(live, value, child)
+        original[field] = _order_by(merged, order, child.patch_merge_key, reference)
 
 
 def _validate_element_order(patch_list: list, order: list, merge_key: str | None) -> None:
@@ -256,22 +259,29 @@ def _directive_field(key: str, prefix: str, error: str) -> str:
 # ---- lists
 
 
-def _merge_list(live: list, patch: list, node: SchemaNode) -> list:
-    """Merge a list whose patch strategy is "merge": by merge key for maps, as a set for scalars."""
+def _merge_list(live: list, patch: list, node: SchemaNode) -> tuple[list, list]:
+    """Merge a list whose patch strategy is "merge": by merge key for maps, as a set for scalars.
+
+    Returns (merged, reference): `reference` is the live order that a `$setElementOrder`
+    on the same list places unmentioned live elements against.
+    """
     if not live and not patch:
-        return live
+        return live, live
     merge_key = node.patch_merge_key
     if _element_kind(live, patch) == "scalar":
         merged = _dedupe(live + patch)
-        return _order_by(merged, patch, None)
+        return _order_by(merged, patch, None, live), live
     if not merge_key:
         raise PatchError("cannot merge lists of maps without a patch merge key")
-    live, elements, replace = _apply_list_directives(live, patch, merge_key)
+    survivors, elements, replace = _apply_list_directives(live, patch, merge_key)
     item_node = node.items()
     if replace:
-        return [_merge_map({}, element, item_node) for element in elements]
-    merged = _merge_elements(live, elements, merge_key, item_node)
-    return _order_by(merged, elements, merge_key)
+        return [_merge_map({}, element, item_node) for element in elements], survivors
+    merged, added = _merge_elements(survivors, elements, merge_key, item_node)
+    # Upstream's in-place deletions leave free slots at the end of the live list, which its
+    # first appended elements then occupy; later ordering sees them there.
+    reference = survivors + added[:len(live) - len(survivors)]
+    return _order_by(merged, elements, merge_key, survivors), reference
 
 
 def _apply_list_directives(live: list, patch: list, merge_key: str) -> tuple[list, list, bool]:
@@ -296,26 +306,33 @@ def _apply_list_directives(live: list, patch: list, merge_key: str) -> tuple[lis
     return live, plain, replace
 
 
-def _merge_elements(live: list, elements: list, merge_key: str, item_node: SchemaNode | None) -> list:
-    """Merge each patch element into the live element with the same key, or append it."""
+def _merge_elements(live: list, elements: list, merge_key: str,
+                    item_node: SchemaNode | None) -> tuple[list, list]:
+    """Merge each patch element into the live element with the same key, else append it.
+
+    Returns (merged, the appended elements).
+    """
     merged = list(live)
+    added: list = []
     for element in elements:
         if merge_key not in element:
             raise _no_merge_key(element, merge_key)
         index = next((i for i, item in enumerate(merged)
                       if _has_key_value(item, merge_key, element[merge_key])), None)
         if index is None:
-            merged.append(_merge_map({}, element, item_node))
+            added.append(_merge_map({}, element, item_node))
+            merged.append(added[-1])
         else:
             merged[index] = _merge_map(merged[index], element, item_node)
-    return merged
+    return merged, added
 
 
-def _order_by(merged: list, order: list, merge_key: str | None) -> list:
-    """Put the elements named in `order` in that order; the others keep their place around them.
+def _order_by(merged: list, order: list, merge_key: str | None, reference: list) -> list:
+    """Order the elements named in `order` as listed; interleave the others as upstream does.
 
-    An element not named in `order` stays before the first named element that followed it
-    in `merged`, so it is never moved past its neighbours (upstream's interleaving).
+    An unnamed element goes before a named one only if it came first in `reference` (the
+    live order). Named elements that are not live count as unplaced, so they precede the
+    unnamed ones: a raw patch that adds a container puts it first, as on a real cluster.
     """
     if merge_key:
         for entry in order:
@@ -327,18 +344,20 @@ def _order_by(merged: list, order: list, merge_key: str | None) -> list:
     named = sorted((x for x in merged if _identity(x, merge_key) in rank),
                    key=lambda x: rank[_identity(x, merge_key)])
     others = [x for x in merged if _identity(x, merge_key) not in rank]
-    return _interleave(named, others, merged)
+    return _interleave(named, others, reference, merge_key)
 
 
-def _interleave(named: list, others: list, reference: list) -> list:
-    """Merge two sequences, taking an `others` element first when it came earlier in `reference`."""
-    position: dict[int, int] = {}
+def _interleave(named: list, others: list, reference: list, merge_key: str | None) -> list:
+    """Merge the two sequences, taking from `others` first only when `reference` says so."""
+    position: dict[Any, int] = {}
     for index, item in enumerate(reference):
-        position.setdefault(id(item), index)
+        position.setdefault(_identity(item, merge_key), index)
     out: list = []
     i = j = 0
     while i < len(others) and j < len(named):
-        if position[id(others[i])] < position[id(named[j])]:
+        left = position.get(_identity(others[i], merge_key))
+        right = position.get(_identity(named[j], merge_key))
+        if left is not None and right is not None and left < right:
             out.append(others[i])
             i += 1
         else:

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from helpers import Cluster, new_cluster, unique_namespace  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory):
+    """One server shared by the tests that do not restart it; each test works in its own namespace."""
+    c = new_cluster(tmp_path_factory.mktemp("cluster"))
+    c.start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def fresh_cluster(tmp_path: Path):
+    """A server of the test's own, for tests that restart or kill it."""
+    c = new_cluster(tmp_path)
+    yield c
+    if c.process is not None and c.process.poll() is None:
+        c.stop()
+
+
+@pytest.fixture
+def ns(cluster: Cluster):
+    name = unique_namespace()
+    cluster.kubectl("create", "namespace", name)
+    yield name

@@ -1,0 +1,119 @@
+"""Test support: start a real `tinykube server` on a free port and drive the real `kubectl`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+READY_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class KubectlResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Cluster:
+    """A running server process and the kubeconfig it wrote."""
+
+    data_dir: Path
+    port: int
+    kubeconfig: Path
+    cache_dir: Path
+    process: subprocess.Popen | None = None
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token(self) -> str:
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        return config["users"][0]["user"]["token"]
+
+    def start(self, extra_args: tuple[str, ...] = ()) -> None:
+        cmd = [sys.executable, "-m", "tinykube.cli", "server", "--data-dir", str(self.data_dir),
+               "--port", str(self.port), "--kubeconfig", str(self.kubeconfig), *extra_args]
+        self.output = []
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        ready = threading.Event()
+
+        def pump(proc: subprocess.Popen) -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                self.output.append(line)
+                if line.startswith("tinykube ready"):
+                    ready.set()
+
+        threading.Thread(target=pump, args=(self.process,), daemon=True).start()
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not ready.wait(0.05):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("tinykube server did not become ready:\n" + "".join(self.output))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60,
+                env: dict[str, str] | None = None) -> KubectlResult:
+        cmd = ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir), *args]
+        proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, **(env or {})})
+        result = KubectlResult(proc.returncode, proc.stdout, proc.stderr)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n"
+                                 f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
+        return result
+
+    def kubectl_bg(self, *args: str) -> subprocess.Popen:
+        cmd = ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir), *args]
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def new_cluster(tmp: Path) -> Cluster:
+    return Cluster(data_dir=tmp / "data", port=free_port(), kubeconfig=tmp / "kubeconfig",
+                   cache_dir=tmp / "kubecache")
+
+
+def unique_namespace() -> str:
+    return "t-" + uuid.uuid4().hex[:8]
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
