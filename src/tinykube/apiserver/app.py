@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import hmac
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -137,14 +136,14 @@ class APIServer:
             accept = request.headers.get("accept", "")
             if "protobuf" in accept and "json" not in accept:
                 raise errors.not_acceptable("only application/json is served for /openapi/v2")
-            return Response(_v2_bytes(), media_type="application/json")
+            return Response(openapi.openapi_v2_json(), media_type="application/json")
         if parts == ["v3"]:
             return self.json(openapi.openapi_v3_index())
         if len(parts) >= 2 and parts[0] == "v3":
             if parts[1] == "api" and len(parts) == 3:
-                body = _v3_bytes("", parts[2])
+                body = openapi.openapi_v3_json("", parts[2])
             elif parts[1] == "apis" and len(parts) == 4:
-                body = _v3_bytes(parts[2], parts[3])
+                body = openapi.openapi_v3_json(parts[2], parts[3])
             else:
                 body = None
             if body is None:
@@ -154,17 +153,3 @@ class APIServer:
         raise self.not_found()
 
 
-@functools.cache
-def _v2_bytes() -> bytes:
-    from tinykube.apiserver import openapi
-    return negotiation.dump_json(openapi.openapi_v2_document())
-
-
-@functools.cache
-def _v3_bytes(group: str, version: str) -> bytes | None:
-    from tinykube.apiserver import openapi
-    doc = openapi.openapi_v3_document(group, version)
-    return None if doc is None else negotiation.dump_json(doc)
-
-
-AppFactory = Callable[[], Awaitable[APIServer]]

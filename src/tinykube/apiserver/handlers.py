@@ -280,7 +280,8 @@ class ResourceHandlers:
             raise errors.too_large()
         return raw, request.headers.get("content-type", "")
 
-    def _check_fields(self, target: Target, obj: dict[str, Any], opts: WriteOptions) -> list[str]:
+    def _check_fields(self, target: Target, obj: dict[str, Any], opts: WriteOptions,
+                      from_yaml: bool = False) -> list[str]:
         """fieldValidation: Strict refuses unknown fields, Warn reports them, Ignore drops them."""
         from tinykube.machinery.unknown_fields import find_unknown_fields, strict_decoding_message
 
@@ -288,7 +289,7 @@ class ResourceHandlers:
         node = SchemaNode.for_kind(res.group, res.version, res.kind)
         if node is None:
             return []
-        unknown = find_unknown_fields(obj, node)
+        unknown = find_unknown_fields(obj, node, sort_keys=from_yaml)  # upstream sorts YAML keys
         if not unknown:
             return []
         if opts.field_validation == "Strict":
@@ -317,7 +318,7 @@ class ResourceHandlers:
         obj = negotiation.decode_object(raw, content_type)
         self._check_kind(target, obj)
         opts = write_options(request.query_params, request.headers.get("user-agent", ""), "unknown")
-        warnings = self._check_fields(target, obj, opts)
+        warnings = self._check_fields(target, obj, opts, "yaml" in content_type)
         created = await self.registry.create(target.res, target.namespace, obj, opts)
         return self.respond_object_or_table(request, target, created, 201, warnings)
 
@@ -326,7 +327,7 @@ class ResourceHandlers:
         obj = negotiation.decode_object(raw, content_type)
         self._check_kind(target, obj)
         opts = write_options(request.query_params, request.headers.get("user-agent", ""), "unknown")
-        warnings = self._check_fields(target, obj, opts)
+        warnings = self._check_fields(target, obj, opts, "yaml" in content_type)
         if target.subresource not in ("", "status"):
             raise errors.method_not_allowed("the server does not allow this method on the requested resource")
         updated = await self.registry.update(target.res, target.namespace, target.name, obj, opts,
@@ -384,7 +385,7 @@ class ResourceHandlers:
                 errors.Cause("FieldValueRequired", "Required value: is required for apply patch", "fieldManager")])
         res = target.res
         self._check_kind(target, applied)
-        warnings = self._check_fields(target, applied, opts)
+        warnings = self._check_fields(target, applied, opts, from_yaml=True)
         force = _bool(params, "force")
         node = SchemaNode.for_kind(res.group, res.version, res.kind)
         now = self.clock.rfc3339()

@@ -11,14 +11,14 @@
 
 No function mutates its inputs, and results share no containers with them.
 
-Strategic merge patch: where we knowingly differ from upstream
-- Ordering of merged lists. Upstream puts elements that are new to the live list *before* the
-  live elements that the patch does not mention (an accident of its ordering code, which also
-  varies with Go slice aliasing). Here new elements are appended after the live ones, in patch
-  order; elements named by the patch otherwise follow the patch's (or `$setElementOrder`'s)
-  order, and live-only elements keep their place relative to them. kubectl always sends
-  `$setElementOrder` for the lists it touches, so kubectl-driven results agree either way.
-- Values the patch introduces (a field absent from the live object, or a `$patch: replace`
+List order follows upstream, quirks included: elements the patch names take the patch's (or
+`$setElementOrder`'s) order, live elements it does not name keep their place between them,
+and named elements that are new to the list count as unplaced, so they come *before* the
+unnamed live ones. A raw patch adding a container therefore puts it first, as a real API
+server does; kubectl always sends `$setElementOrder`, which places it where the user wrote it.
+
+Where we knowingly differ from upstream (all in directions a client cannot rely on):
+- Values the patch introduces (a field absent from the live object, a `$patch: replace`
   body) are cleaned: nulls and directives inside them are dropped. Upstream copies them
   verbatim and relies on decoding into Go structs to lose them.
 - `$patch: merge` on a map is accepted as a plain merge (upstream rejects it); inside a list
@@ -26,7 +26,8 @@ Strategic merge patch: where we knowingly differ from upstream
 - `$deleteFromPrimitiveList/<f>` on an absent field is a no-op (upstream would store the
   deletion list as the field's value).
 - Fields unknown to the schema (or no schema at all) follow JSON merge patch: maps merge,
-  lists are replaced. Upstream rejects such fields for built-in types.
+  lists are replaced, directives still apply to maps. Upstream rejects such fields for
+  built-in types.
 """
 
 from __future__ import annotations
@@ -224,6 +225,10 @@ def _apply_element_orders(original: dict, patch: dict, node: SchemaNode | None) 
 def _validate_element_order(patch_list: list, order: list, merge_key: str | None) -> None:
     """The patch list's own order must agree with `$setElementOrder` (upstream's check)."""
     wanted = [item for item in patch_list if not (isinstance(item, dict) and PATCH_DIRECTIVE in item)]
+    if merge_key:
+        for entry in wanted + order:
+            if isinstance(entry, dict) and merge_key not in entry:
+                raise _no_merge_key(entry, merge_key)
     position = 0
     for item in wanted:
         item_id = _identity(item, merge_key)
