@@ -13,6 +13,7 @@ import uvicorn
 
 from tinykube.apiserver.app import APIServer
 from tinykube.clock import Clock
+from tinykube.controllers.namespace import run_namespace_controller
 from tinykube.controllers.serviceaccounts import run_serviceaccounts_controller
 from tinykube.kubeconfig import load_or_create_token, write_kubeconfig
 from tinykube.machinery.errors import StatusError
@@ -77,7 +78,8 @@ async def serve(config: ServerConfig) -> int:
                                timeout_keep_alive=75)
     server = uvicorn.Server(uv_config)
     background = [asyncio.create_task(run_compactor(store, clock)),
-                  asyncio.create_task(run_serviceaccounts_controller(registry, clock))]
+                  asyncio.create_task(run_serviceaccounts_controller(registry, clock)),
+                  asyncio.create_task(run_namespace_controller(registry, clock))]
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(0.02)

@@ -250,3 +250,17 @@ def test_server_side_apply_and_conflict(cluster: Cluster, ns: str) -> None:
     managers = cluster.kubectl("get", "deploy", "nginx-deployment", "-n", ns, "--show-managed-fields",
                                "-o=jsonpath={.metadata.managedFields[*].manager}").stdout.split()
     assert "kubectl" in managers
+
+
+def test_deleting_a_namespace_empties_it_and_it_disappears(cluster: Cluster) -> None:
+    cluster.kubectl("create", "namespace", "doomed")
+    cluster.kubectl("create", "deployment", "web", "--image=nginx", "-n", "doomed")
+    cluster.kubectl("create", "configmap", "cfg", "-n", "doomed")
+    out = cluster.kubectl("delete", "namespace", "doomed", "--timeout=30s")
+    assert out.stdout.strip() == 'namespace "doomed" deleted'
+    assert cluster.kubectl("get", "ns", "doomed", check=False).returncode != 0
+    with httpx.Client(base_url=cluster.url, headers={"Authorization": f"Bearer {cluster.token}"}) as c:
+        assert c.get("/api/v1/namespaces/doomed/configmaps").json()["items"] == []
+        assert c.get("/apis/apps/v1/namespaces/doomed/deployments").json()["items"] == []
+    refused = cluster.kubectl("create", "configmap", "late", "-n", "doomed", check=False)
+    assert 'namespaces "doomed" not found' in refused.stderr

@@ -328,7 +328,7 @@ class ResourceHandlers:
         self._check_kind(target, obj)
         opts = write_options(request.query_params, request.headers.get("user-agent", ""), "unknown")
         warnings = self._check_fields(target, obj, opts, "yaml" in content_type)
-        if target.subresource not in ("", "status"):
+        if target.subresource not in ("", "status", "finalize"):
             raise errors.method_not_allowed("the server does not allow this method on the requested resource")
         updated = await self.registry.update(target.res, target.namespace, target.name, obj, opts,
                                              target.subresource)

@@ -15,8 +15,7 @@ from tinykube.registry.resources import Resource
 _GENERATION_KINDS = {
     ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
     ("", "ReplicationController"), ("batch", "Job"), ("batch", "CronJob"),
-    ("autoscaling", "HorizontalPodAutoscaler"), ("", "Service"), ("", "Namespace"),
-    ("", "PersistentVolume"), ("", "PersistentVolumeClaim"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
 }
 
 # Fields of metadata the server owns: clients cannot set or change them.
@@ -67,11 +66,31 @@ def prepare_for_update(res: Resource, new: dict[str, Any], old: dict[str, Any]) 
             new["status"] = copy.deepcopy(old["status"])
         else:
             new.pop("status", None)
+    if res.kind == "Namespace" and not res.group:
+        # only the finalize subresource changes a namespace's finalizers
+        finalizers = (old.get("spec") or {}).get("finalizers")
+        spec = new.setdefault("spec", {})
+        if finalizers is None:
+            spec.pop("finalizers", None)
+        else:
+            spec["finalizers"] = copy.deepcopy(finalizers)
     if tracks_generation(res):
         generation = int(old["metadata"].get("generation") or 1)
         if spec_of(new) != spec_of(old):
             generation += 1
         new["metadata"]["generation"] = generation
+
+
+def prepare_for_finalize(new: dict[str, Any], old: dict[str, Any]) -> None:
+    """namespaces/{name}/finalize changes spec.finalizers and nothing else."""
+    finalizers = (new.get("spec") or {}).get("finalizers") or []
+    result = copy.deepcopy(old)
+    result["metadata"]["resourceVersion"] = new["metadata"].get("resourceVersion", "")
+    result.setdefault("spec", {})["finalizers"] = list(finalizers)
+    if not finalizers:
+        del result["spec"]["finalizers"]
+    new.clear()
+    new.update(result)
 
 
 def prepare_for_status_update(res: Resource, new: dict[str, Any], old: dict[str, Any]) -> None:

@@ -163,6 +163,13 @@ def parse_resource_version(text: str) -> int:
                                  f'parsing "{text}": invalid syntax') from None
 
 
+def _namespace_finalizers(obj: dict[str, Any]) -> list[str]:
+    """A Namespace is only removed once its content is gone: spec.finalizers says so."""
+    if obj.get("kind") != "Namespace":
+        return []
+    return list((obj.get("spec") or {}).get("finalizers") or [])
+
+
 class ObjectRegistry:
     """All kinds' objects over one `Store`."""
 
@@ -429,7 +436,10 @@ class ObjectRegistry:
         meta["resourceVersion"] = old_meta["resourceVersion"]
         new["apiVersion"] = res.api_version
         new["kind"] = res.kind
-        if subresource == "status":
+        if subresource == "finalize":
+            lifecycle.prepare_for_finalize(new, current)
+            causes = []
+        elif subresource == "status":
             lifecycle.prepare_for_status_update(res, new, current)
             self.hooks.apply_defaults(res, new)
             causes = self.hooks.validate_status(res, new, current)
@@ -453,7 +463,7 @@ class ObjectRegistry:
     def _should_delete_now(obj: dict[str, Any]) -> bool:
         meta = obj["metadata"]
         return bool(meta.get("deletionTimestamp")) and not meta.get("finalizers") and \
-            not meta.get("deletionGracePeriodSeconds")
+            not meta.get("deletionGracePeriodSeconds") and not _namespace_finalizers(obj)
 
     # ------------------------------------------------------------------ delete
 
@@ -519,8 +529,10 @@ class ObjectRegistry:
             finalizers = [f for f in finalizers if f not in ("orphan", "foregroundDeletion")] \
                 if not meta.get("deletionTimestamp") else finalizers
         grace = self._grace_period(res, obj, opts)
-        if not finalizers and grace == 0:
+        if not finalizers and grace == 0 and not _namespace_finalizers(obj):
             return None
+        if res.kind == "Namespace" and not res.group:
+            obj.setdefault("status", {})["phase"] = "Terminating"
         if finalizers:
             meta["finalizers"] = finalizers
         if not meta.get("deletionTimestamp"):
