@@ -375,7 +375,7 @@ class ResourceHandlers:
         return self.respond_object_or_table(request, target, updated, 200, warnings)
 
     async def apply(self, request: Request, target: Target, applied: Any, opts: WriteOptions) -> Response:
-        from tinykube.machinery.apply import ApplyConflict, server_side_apply
+        from tinykube.machinery.apply import server_side_apply
 
         if not isinstance(applied, dict):
             raise errors.bad_request("apply patch must be an object")
@@ -391,13 +391,9 @@ class ResourceHandlers:
         now = self.clock.rfc3339()
 
         def merge(current: dict[str, Any] | None) -> dict[str, Any]:
-            try:
-                return server_side_apply(current, applied, manager=opts.field_manager, force=force, node=node,
-                                         api_version=res.api_version, now=now, subresource=target.subresource)
-            except ApplyConflict as exc:
-                raise errors.StatusError(409, "Conflict", str(exc), {"causes": [
-                    {"reason": "FieldManagerConflict", "message": f'conflict with "{m}" using {v}',
-                     "field": f} for m, v, f in exc.conflicts]}) from None
+            # conflicts come back as 409 Conflict Status errors with FieldManagerConflict causes
+            return server_side_apply(current, applied, manager=opts.field_manager, force=force, node=node,
+                                     api_version=res.api_version, now=now, subresource=target.subresource)
 
         meta = applied.get("metadata") or {}
         if meta.get("name") and meta["name"] != target.name:
