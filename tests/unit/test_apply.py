@@ -357,9 +357,9 @@ def test_merge(live: dict, applied: dict, expected: dict) -> None:
 
 @pytest.mark.parametrize("config, status, fragment", [
     (dict(metadata={"name": "web", "managedFields": []}), 400, "metadata.managedFields must be nil"),
-    (dict(spec={"template": {"spec": {"containers": [{"name": "a"}, {"name": "a"}]}}}), 500,
+    (dict(spec={"template": {"spec": {"containers": [{"name": "a"}, {"name": "a"}]}}}), 422,
      '.spec.template.spec.containers: duplicate entries for key [name="a"]'),
-    (dict(spec={"template": {"spec": {"containers": [{"image": "a"}]}}}), 500,
+    (dict(spec={"template": {"spec": {"containers": [{"image": "a"}]}}}), 422,
      ".spec.template.spec.containers: element 0: associative list with keys has an element that omits"),
 ])
 def test_invalid_apply_configurations(config: dict, status: int, fragment: str) -> None:

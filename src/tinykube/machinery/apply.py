@@ -680,7 +680,7 @@ def _object_id(obj: dict[str, Any]) -> str:
 
 def _check_applied(applied: Any, node: SchemaNode | None) -> None:
     """Reject configurations upstream rejects: with managedFields (400), or with list
-    elements that cannot be told apart (upstream answers those with a bare 500)."""
+    elements that cannot be told apart (422 here; upstream answers a bare 500, which we never send)."""
     if not isinstance(applied, dict):
         raise errors.bad_request("apply configuration must be an object")
     meta = applied.get("metadata")
