@@ -27,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers import new_cluster  # noqa: E402
 
 
+CA: str | bool = True  # the cluster CA file, set once the server has made it
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -58,7 +61,7 @@ def pod(name: str) -> dict:
 
 def single_client_latencies(base: str, headers: dict, n: int = 300) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"create": [], "get": [], "list": []}
-    with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+    with httpx.Client(base_url=base, headers=headers, timeout=30, verify=CA) as c:
         for i in range(n):
             t = time.perf_counter()
             r = c.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": f"lat-{i}"}})
@@ -80,7 +83,7 @@ async def concurrent_creates(base: str, headers: dict, clients: int = 8, seconds
 
     async def worker(w: int) -> None:
         nonlocal done
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as c:
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, verify=CA) as c:
             i = 0
             while time.perf_counter() < stop_at:
                 r = await c.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": f"c{w}-{i}"}})
@@ -101,7 +104,7 @@ def watch_latency(base: str, headers: dict, rate: int = 1000, seconds: float = 3
     total = int(rate * seconds)
 
     def watcher() -> None:
-        with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
+        with httpx.Client(base_url=base, headers=headers, timeout=60, verify=CA) as c:
             rv = c.get("/api/v1/namespaces/default/secrets").json()["metadata"]["resourceVersion"]
             with c.stream("GET", "/api/v1/namespaces/default/secrets",
                           params={"watch": "1", "resourceVersion": rv, "timeoutSeconds": str(int(seconds) + 30)}) as r:
@@ -121,7 +124,7 @@ def watch_latency(base: str, headers: dict, rate: int = 1000, seconds: float = 3
     ready.wait(10)
 
     async def writer() -> None:
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30,
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, verify=CA,
                                      limits=httpx.Limits(max_connections=32)) as c:
             interval = 1.0 / rate
             start = time.perf_counter()
@@ -148,7 +151,7 @@ def watch_latency(base: str, headers: dict, rate: int = 1000, seconds: float = 3
 async def create_pods(base: str, headers: dict, n: int) -> None:
     sem = asyncio.Semaphore(16)
 
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as c:
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, verify=CA) as c:
         async def one(i: int) -> None:
             async with sem:
                 r = await c.post("/api/v1/namespaces/default/pods", json=pod(f"p-{i:05d}"))
@@ -164,6 +167,8 @@ def main() -> None:
         raw = raw_sqlite_rate(Path(tmp) / "raw.db")
         cluster = new_cluster(Path(tmp))
         cluster.start()
+        global CA
+        CA = cluster.ca_file
         try:
             base, headers = cluster.url, {"Authorization": f"Bearer {cluster.token}"}
             lat = single_client_latencies(base, headers)
@@ -182,7 +187,7 @@ def main() -> None:
                 rows = proc.stdout.count("\n") - 1
             server_side = []
             with httpx.Client(base_url=base, headers={**headers, "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
-                              timeout=60) as c:
+                              timeout=60, verify=CA) as c:
                 for _ in range(3):
                     t = time.perf_counter()
                     c.get("/api/v1/namespaces/default/pods")

@@ -31,5 +31,7 @@ def fresh_cluster(tmp_path: Path):
 @pytest.fixture
 def ns(cluster: Cluster):
     name = unique_namespace()
-    cluster.kubectl("create", "namespace", name)
+    with cluster.http() as c:
+        r = c.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        assert r.status_code == 201, r.text
     yield name

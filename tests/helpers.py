@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import signal
 import socket
 import subprocess
@@ -16,6 +17,9 @@ from pathlib import Path
 import yaml
 
 READY_TIMEOUT = 60.0
+# Which kubectl the tests drive (default: the one on PATH); set e.g. to a kubectl 1.31 binary
+# to run the suite against another client version.
+KUBECTL = os.environ.get("TINYKUBE_TEST_KUBECTL", "kubectl")
 
 
 def free_port() -> int:
@@ -44,7 +48,19 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> str:
+        return str(self.data_dir / "pki" / "ca.crt")
+
+    def http(self, authenticated: bool = True, **kwargs) -> "httpx.Client":
+        """An HTTP client that trusts the cluster's CA (and sends the token unless told not to)."""
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.token}"} if authenticated else {}
+        return httpx.Client(base_url=self.url, verify=ssl.create_default_context(cafile=self.ca_file), headers=headers,
+                            timeout=kwargs.pop("timeout", 30), **kwargs)
 
     @property
     def token(self) -> str:
@@ -85,7 +101,7 @@ class Cluster:
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60,
                 env: dict[str, str] | None = None) -> KubectlResult:
-        cmd = ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir), *args]
+        cmd = [KUBECTL, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir), *args]
         proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, **(env or {})})
         result = KubectlResult(proc.returncode, proc.stdout, proc.stderr)
@@ -95,7 +111,7 @@ class Cluster:
         return result
 
     def kubectl_bg(self, *args: str) -> subprocess.Popen:
-        cmd = ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir), *args]
+        cmd = [KUBECTL, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir), *args]
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -33,11 +34,12 @@ def load_or_create_token(data_dir: Path) -> str:
     return token
 
 
-def kubeconfig_text(server_url: str, token: str) -> str:
+def kubeconfig_text(server_url: str, token: str, ca_pem: bytes) -> str:
+    cluster = {"server": server_url, "certificate-authority-data": base64.b64encode(ca_pem).decode()}
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": NAME, "cluster": {"server": server_url}}],
+        "clusters": [{"name": NAME, "cluster": cluster}],
         "users": [{"name": NAME, "user": {"token": token}}],
         "contexts": [{"name": NAME, "context": {"cluster": NAME, "user": NAME, "namespace": "default"}}],
         "current-context": NAME,
@@ -46,5 +48,5 @@ def kubeconfig_text(server_url: str, token: str) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def write_kubeconfig(path: Path, server_url: str, token: str) -> None:
-    _write_private(path, kubeconfig_text(server_url, token))
+def write_kubeconfig(path: Path, server_url: str, token: str, ca_pem: bytes) -> None:
+    _write_private(path, kubeconfig_text(server_url, token, ca_pem))

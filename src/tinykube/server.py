@@ -12,6 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from tinykube.apiserver.app import APIServer
+from tinykube.certs import ensure_tls
 from tinykube.clock import Clock
 from tinykube.controllers.namespace import run_namespace_controller
 from tinykube.controllers.serviceaccounts import run_serviceaccounts_controller
@@ -73,9 +74,11 @@ async def serve(config: ServerConfig) -> int:
     await bootstrap(registry)
     ready = asyncio.Event()
     api = APIServer(registry, clock, token, ready=ready.is_set)
+    tls = ensure_tls(data_dir / "pki", clock.now(), config.bind_address)
     uv_config = uvicorn.Config(api.app, host=config.bind_address, port=config.port, log_level="warning",
                                access_log=False, lifespan="off", timeout_graceful_shutdown=2,
-                               timeout_keep_alive=75)
+                               timeout_keep_alive=75, ssl_certfile=str(tls.serving_cert),
+                               ssl_keyfile=str(tls.serving_key))
     server = uvicorn.Server(uv_config)
     background = [asyncio.create_task(run_compactor(store, clock)),
                   asyncio.create_task(run_serviceaccounts_controller(registry, clock)),
@@ -86,9 +89,9 @@ async def serve(config: ServerConfig) -> int:
     if serving.done():
         await store.close()
         return 1
-    url = f"http://{config.bind_address}:{config.port}"
+    url = f"https://{config.bind_address}:{config.port}"
     kubeconfig = (config.kubeconfig or data_dir / "kubeconfig.yaml").expanduser()
-    write_kubeconfig(kubeconfig, url, token)
+    write_kubeconfig(kubeconfig, url, token, tls.ca_cert.read_bytes())
     ready.set()
     print(f"tinykube ready: {url} (kubeconfig: {kubeconfig})", flush=True)
     try:

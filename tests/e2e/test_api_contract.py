@@ -15,7 +15,7 @@ from helpers import Cluster
 
 
 def api(cluster: Cluster) -> httpx.Client:
-    return httpx.Client(base_url=cluster.url, headers={"Authorization": f"Bearer {cluster.token}"}, timeout=10)
+    return cluster.http()
 
 
 def test_official_python_client_create_list_watch(cluster: Cluster, ns: str) -> None:

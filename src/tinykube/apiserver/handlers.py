@@ -211,7 +211,7 @@ class ResourceHandlers:
             raise
         stream = self._watch_stream(target, events, timeout, bookmarks, bool(send_initial), as_table, include)
         return StreamingResponse(stream, media_type="application/json",
-                                 headers={"Transfer-Encoding": "chunked", "Cache-Control": "no-cache, private"})
+                                 headers={"Cache-Control": "no-cache, private"})
 
     def _watch_error_response(self, exc: StatusError) -> Response:
         body = negotiation.dump_json({"type": "ERROR", "object": exc.status()}) + b"\n"
@@ -264,6 +264,10 @@ class ResourceHandlers:
         finally:
             if pending is not None:
                 pending.cancel()
+                try:
+                    await pending
+                except (asyncio.CancelledError, StopAsyncIteration, StatusError):
+                    pass
             await events.aclose()
 
     def _bookmark(self, initial_end: bool = False) -> bytes:

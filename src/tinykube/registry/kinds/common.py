@@ -104,6 +104,29 @@ def for_each_dict(items: Any, fn: Callable[[Obj], None]) -> None:
         fn(item)
 
 
+# ----------------------------------------------------------------------------- comparison
+
+
+def pruned(value: Any) -> Any:
+    """A JSON value without null, "", empty lists and empty maps, at any depth."""
+    if isinstance(value, dict):
+        out = {k: pruned(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if not _empty(v)}
+    if isinstance(value, list):
+        return [pruned(v) for v in value]
+    return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def semantic_equal(a: Any, b: Any) -> bool:
+    """apiequality.Semantic.DeepEqual on decoded objects: an absent field, null, "" and an
+    empty list or map all decode to the same Go zero value."""
+    return pruned(a) == pruned(b) or (_empty(a) and _empty(b))
+
+
 # ----------------------------------------------------------------------------- type tests
 
 
@@ -146,7 +169,7 @@ def unsupported_rendered(errs: FieldErrors, path: str, rendered: str, supported:
 def immutable(errs: FieldErrors, new: Any, old: Any, path: str,
               render: Callable[[Any], str] | None = None) -> None:
     """ValidateImmutableField: the new value, rendered, with `field is immutable`."""
-    if new == old:
+    if semantic_equal(new, old):
         return
     if render is None:
         errs.invalid(path, new, IMMUTABLE)

@@ -1,0 +1,107 @@
+"""The cluster's TLS material: a CA made at first start and a serving certificate it signs.
+
+kubectl sends bearer tokens only over TLS, so the API server always serves HTTPS; the
+kubeconfig carries the CA so clients verify the server, as with k3s and kubeadm.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+CA_VALIDITY_DAYS = 3650
+SERVING_VALIDITY_DAYS = 365
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    ca_cert: Path
+    serving_cert: Path
+    serving_key: Path
+
+
+def _write(path: Path, data: bytes, private: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _make_ca(now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name(f"tinykube-ca@{int(now.timestamp())}")
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=CA_VALIDITY_DAYS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def _serving_names(bind_address: str) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.DNSName("kubernetes"),
+                                     x509.DNSName("kubernetes.default"), x509.DNSName("kubernetes.default.svc"),
+                                     x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    hostname = socket.gethostname()
+    if hostname and hostname != "localhost":
+        names.append(x509.DNSName(hostname))
+    if bind_address not in ("127.0.0.1", "0.0.0.0", "::", ""):
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(bind_address)))
+        except ValueError:
+            names.append(x509.DNSName(bind_address))
+    return names
+
+
+def _make_serving(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, now: dt.datetime,
+                  bind_address: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(_name("kube-apiserver")).issuer_name(ca_cert.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=SERVING_VALIDITY_DAYS))
+            .add_extension(x509.SubjectAlternativeName(_serving_names(bind_address)), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    return key, cert
+
+
+def ensure_tls(pki_dir: Path, now: dt.datetime, bind_address: str = "127.0.0.1") -> TLSFiles:
+    """Load the CA (or make one), and issue a fresh serving certificate for this start."""
+    files = TLSFiles(pki_dir / "ca.crt", pki_dir / "serving.crt", pki_dir / "serving.key")
+    ca_key_path = pki_dir / "ca.key"
+    if files.ca_cert.exists() and ca_key_path.exists():
+        ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+        ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    else:
+        ca_key, ca_cert = _make_ca(now)
+        _write(ca_key_path, _key_pem(ca_key), private=True)
+        _write(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
+    key, cert = _make_serving(ca_key, ca_cert, now, bind_address)
+    _write(files.serving_key, _key_pem(key), private=True)
+    _write(files.serving_cert, cert.public_bytes(serialization.Encoding.PEM))
+    return files

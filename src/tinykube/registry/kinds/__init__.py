@@ -1,0 +1,110 @@
+"""Per-kind defaulting and validation, as upstream's defaults.go, validation.go and registry
+strategies do them, so that stored objects look as on a real cluster and bad ones are refused
+with upstream's field causes.
+
+The registry calls, for a served (group, kind):
+
+* `apply_defaults(group, kind, obj)` on every write, after the server set uid and timestamps;
+  it mutates in place and is idempotent.
+* `validate(group, kind, obj, old)` on create (`old` None) and update; the caller validates the
+  top-level ObjectMeta itself.
+* `validate_status(group, kind, obj, old)` on writes to the status subresource.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from tinykube.machinery.errors import Cause, FieldErrors
+from tinykube.registry.kinds import (
+    apps, autoscaling, batch, claims, configdata, coordination, core, pod, replication, service,
+)
+from tinykube.registry.kinds.pod import add_default_tolerations
+
+__all__ = ["apply_defaults", "validate", "validate_status", "add_default_tolerations"]
+
+Obj = dict[str, Any]
+Defaulter = Callable[[Obj], None]
+Validator = Callable[[Obj, "Obj | None"], FieldErrors]
+StatusValidator = Callable[[Obj, Obj], FieldErrors]
+
+DEFAULTERS: dict[tuple[str, str], Defaulter] = {
+    ("", "Pod"): pod.default_pod,
+    ("", "Service"): service.default_service,
+    ("", "Namespace"): core.default_namespace,
+    ("", "Node"): core.default_node,
+    ("", "Endpoints"): core.default_endpoints,
+    ("", "Secret"): configdata.default_secret,
+    ("", "LimitRange"): core.default_limit_range,
+    ("", "PersistentVolume"): claims.default_volume,
+    ("", "PersistentVolumeClaim"): claims.default_claim,
+    ("", "ReplicationController"): replication.default_replication_controller,
+    ("apps", "Deployment"): apps.default_deployment,
+    ("apps", "ReplicaSet"): apps.default_replica_set,
+    ("apps", "StatefulSet"): apps.default_stateful_set,
+    ("apps", "DaemonSet"): apps.default_daemon_set,
+    ("batch", "Job"): batch.default_job,
+    ("batch", "CronJob"): batch.default_cron_job,
+    ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.default_hpa,
+}
+
+VALIDATORS: dict[tuple[str, str], Validator] = {
+    ("", "Pod"): pod.validate_pod,
+    ("", "Service"): service.validate_service,
+    ("", "Namespace"): core.validate_namespace,
+    ("", "Node"): core.validate_node,
+    ("", "Endpoints"): core.validate_endpoints,
+    ("", "Event"): core.validate_event,
+    ("", "ConfigMap"): configdata.validate_config_map,
+    ("", "Secret"): configdata.validate_secret,
+    ("", "LimitRange"): core.validate_limit_range,
+    ("", "ResourceQuota"): core.validate_resource_quota,
+    ("", "PersistentVolume"): claims.validate_volume,
+    ("", "PersistentVolumeClaim"): claims.validate_claim,
+    ("", "ReplicationController"): replication.validate_replication_controller,
+    ("apps", "Deployment"): apps.validate_deployment,
+    ("apps", "ReplicaSet"): apps.validate_replica_set,
+    ("apps", "StatefulSet"): apps.validate_stateful_set,
+    ("apps", "DaemonSet"): apps.validate_daemon_set,
+    ("apps", "ControllerRevision"): apps.validate_controller_revision,
+    ("batch", "Job"): batch.validate_job,
+    ("batch", "CronJob"): batch.validate_cron_job,
+    ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.validate_hpa,
+    ("coordination.k8s.io", "Lease"): coordination.validate_lease,
+    ("events.k8s.io", "Event"): core.validate_events_api_event,
+}
+
+STATUS_VALIDATORS: dict[tuple[str, str], StatusValidator] = {
+    ("", "Pod"): pod.validate_pod_status,
+    ("", "Namespace"): core.validate_namespace_status,
+    ("", "ReplicationController"): replication.validate_replication_controller_status,
+    ("apps", "Deployment"): apps.validate_deployment_status,
+    ("apps", "ReplicaSet"): apps.validate_replica_set_status,
+    ("apps", "StatefulSet"): apps.validate_stateful_set_status,
+    ("apps", "DaemonSet"): apps.validate_daemon_set_status,
+    ("batch", "Job"): batch.validate_job_status,
+    ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.validate_hpa_status,
+}
+
+
+def apply_defaults(group: str, kind: str, obj: dict) -> None:
+    """Fill in upstream's defaults for this kind, in place (idempotent)."""
+    defaulter = DEFAULTERS.get((group, kind))
+    if defaulter is not None:
+        defaulter(obj)
+
+
+def validate(group: str, kind: str, obj: dict, old: dict | None) -> list[Cause]:
+    """The field causes upstream would refuse this create (old None) or update with."""
+    validator = VALIDATORS.get((group, kind))
+    if validator is None:
+        return []
+    return validator(obj, old).causes
+
+
+def validate_status(group: str, kind: str, obj: dict, old: dict) -> list[Cause]:
+    """The field causes upstream would refuse this status write with."""
+    validator = STATUS_VALIDATORS.get((group, kind))
+    if validator is None:
+        return []
+    return validator(obj, old).causes
