@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,19 @@ class ServerConfig:
     bind_address: str = "127.0.0.1"
     kubeconfig: Path | None = None
     time_scale: float = 1.0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: SIGTERM/SIGINT end `serve` and we exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield
+
+    def request_exit(self) -> None:
+        if self.should_exit:
+            self.force_exit = True  # a second Ctrl-C stops without waiting for open streams
+        self.should_exit = True
 
 
 async def bootstrap(registry: ObjectRegistry) -> None:
@@ -79,7 +93,10 @@ async def serve(config: ServerConfig) -> int:
                                access_log=False, lifespan="off", timeout_graceful_shutdown=2,
                                timeout_keep_alive=75, ssl_certfile=str(tls.serving_cert),
                                ssl_keyfile=str(tls.serving_key))
-    server = uvicorn.Server(uv_config)
+    server = _Server(uv_config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, server.request_exit)
     background = [asyncio.create_task(run_compactor(store, clock)),
                   asyncio.create_task(run_serviceaccounts_controller(registry, clock)),
                   asyncio.create_task(run_namespace_controller(registry, clock))]

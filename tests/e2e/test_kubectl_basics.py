@@ -201,11 +201,11 @@ def test_explain(cluster: Cluster) -> None:
 
 def test_invalid_manifests_print_upstream_errors(cluster: Cluster, ns: str) -> None:
     mismatch = DEPLOYMENT.replace("      labels:\n        app: nginx\n    spec:\n      containers",
-                                  "      labels:\n        app: y\n    spec:\n      containers")
+                                  "      labels:\n        app: web\n    spec:\n      containers")
     out = cluster.kubectl("apply", "-n", ns, "-f", "-", input=mismatch, check=False)
     assert out.returncode != 0
     assert 'The Deployment "nginx-deployment" is invalid: spec.template.metadata.labels: Invalid value: ' \
-           'map[string]string{"app":"y"}: `selector` does not match template `labels`' in out.stderr
+           'map[string]string{"app":"web"}: `selector` does not match template `labels`' in out.stderr
     typo = DEPLOYMENT.replace("  replicas: 3", "  replicas: 3\n  replicaz: 2")
     out = cluster.kubectl("apply", "-n", ns, "-f", "-", input=typo, check=False)
     assert out.returncode != 0 and 'unknown field "spec.replicaz"' in out.stderr

@@ -63,8 +63,8 @@ def test_node_allocatable_defaults_to_capacity() -> None:
 def test_node_taints_are_unique_by_key_and_effect() -> None:
     taint = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
     assert causes("", "Node", {"metadata": {"name": "n1"}, "spec": {"taints": [taint, taint]}}) == [
-        ("metadata.taints[1]", 'Duplicate value: map[string]string{"effect":"NoSchedule", "key":"dedicated", '
-                               '"value":"gpu"}: taints must be unique by key and effect pair')]
+        ("metadata.taints[1]", 'Duplicate value: core.Taint{Key:"dedicated", Value:"gpu", Effect:"NoSchedule", '
+                               'TimeAdded:(*v1.Time)(nil)}: taints must be unique by key and effect pair')]
 
 
 # ----------------------------------------------------------------------------- ConfigMap and Secret

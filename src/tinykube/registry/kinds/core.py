@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from tinykube.machinery.errors import FieldErrors
-from tinykube.registry.kinds import checks
+from tinykube.registry.kinds import checks, gotypes
 from tinykube.registry.kinds.common import (
     Obj, as_dict, as_list, child, default_zero, dicts, ensure_dict, index, int_or, is_create, key,
 )
@@ -107,7 +107,7 @@ def validate_taints(errs: FieldErrors, taints: Any, path: str) -> None:
         elif effect not in TAINT_EFFECTS:
             errs.unsupported(child(at, "effect"), effect, TAINT_EFFECTS)
         if (taint_key, effect) in seen:
-            errs.add("FieldValueDuplicate", at, f"Duplicate value: {checks.render(taint)}: "
+            errs.add("FieldValueDuplicate", at, f"Duplicate value: {gotypes.taint(taint)}: "
                                                  "taints must be unique by key and effect pair")
             continue
         seen.add((taint_key, effect))

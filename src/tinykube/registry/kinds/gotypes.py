@@ -95,3 +95,10 @@ def sts_rolling_update(value: Any) -> str:
     unavailable = nil_pointer("intstr.IntOrString", rolling.get("maxUnavailable"), int_or_string)
     return (f"apps.RollingUpdateStatefulSetStrategy{{Partition:{int_value(rolling.get('partition'))}, "
             f"MaxUnavailable:{unavailable}}}")
+
+
+def taint(value: Any) -> str:
+    item = value if isinstance(value, dict) else {}
+    added = nil_pointer("v1.Time", item.get("timeAdded"))
+    return (f"core.Taint{{Key:{string(item.get('key'))}, Value:{string(item.get('value'))}, "
+            f"Effect:{string(item.get('effect'))}, TimeAdded:{added}}}")
