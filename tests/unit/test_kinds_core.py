@@ -204,3 +204,25 @@ def test_unknown_kinds_pass_through() -> None:
     assert obj == {"metadata": {"name": "x"}}
     assert kinds.validate("", "ServiceAccount", obj, None) == []
     assert kinds.validate_status("", "ServiceAccount", obj, obj) == []
+
+
+@pytest.mark.parametrize("event, expected", [
+    ({"metadata": {"name": "e", "namespace": "team-a"}, "regarding": {"namespace": "team-a"},
+      "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "example.com/ctl",
+      "reportingInstance": "ctl-1", "action": "Scale", "reason": "Scaled", "type": "Normal"}, []),
+    ({"metadata": {"name": "e", "namespace": "team-a"}, "regarding": {"namespace": "team-a"}},
+     [("reportingController", "Required value"),
+      ("reportingController", 'Invalid value: "": name part must be non-empty'),
+      ("reportingInstance", "Required value"), ("action", "Required value"), ("reason", "Required value"),
+      ("eventTime", "Required value"), ("type", 'Invalid value: "": has invalid value: ')]),
+])
+def test_events_api_events(event: dict[str, Any], expected: list[tuple[str, str]]) -> None:
+    assert causes("events.k8s.io", "Event", event) == expected
+
+
+def test_fields_of_the_wrong_type_fail_decoding() -> None:
+    with pytest.raises(StatusError) as caught:
+        kinds.validate("apps", "Deployment", {"apiVersion": "apps/v1", "metadata": {"name": "d"},
+                                              "spec": {"selector": "app=web", "template": {}}}, None)
+    assert caught.value.code == 400
+    assert caught.value.message.startswith('Deployment in version "v1" cannot be handled as a Deployment: ')

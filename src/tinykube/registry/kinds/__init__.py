@@ -13,8 +13,10 @@ The registry calls, for a served (group, kind):
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
+from tinykube.machinery import errors
 from tinykube.machinery.errors import Cause, FieldErrors
 from tinykube.registry.kinds import (
     apps, autoscaling, batch, claims, configdata, coordination, core, pod, replication, service,
@@ -91,7 +93,8 @@ def apply_defaults(group: str, kind: str, obj: dict) -> None:
     """Fill in upstream's defaults for this kind, in place (idempotent)."""
     defaulter = DEFAULTERS.get((group, kind))
     if defaulter is not None:
-        defaulter(obj)
+        with _decodable(kind, obj):
+            defaulter(obj)
 
 
 def validate(group: str, kind: str, obj: dict, old: dict | None) -> list[Cause]:
@@ -99,7 +102,8 @@ def validate(group: str, kind: str, obj: dict, old: dict | None) -> list[Cause]:
     validator = VALIDATORS.get((group, kind))
     if validator is None:
         return []
-    return validator(obj, old).causes
+    with _decodable(kind, obj):
+        return validator(obj, old).causes
 
 
 def validate_status(group: str, kind: str, obj: dict, old: dict) -> list[Cause]:
@@ -107,4 +111,19 @@ def validate_status(group: str, kind: str, obj: dict, old: dict) -> list[Cause]:
     validator = STATUS_VALIDATORS.get((group, kind))
     if validator is None:
         return []
-    return validator(obj, old).causes
+    with _decodable(kind, obj):
+        return validator(obj, old).causes
+
+
+@contextmanager
+def _decodable(kind: str, obj: dict) -> Iterator[None]:
+    """A field of the wrong JSON type never reaches upstream's defaulting or validation: decoding
+    into the Go type refuses it (400). The rules here assume well-typed objects, so a type
+    mismatch met on the way is answered the same way."""
+    try:
+        yield
+    except (TypeError, AttributeError) as exc:
+        version = obj.get("apiVersion", "v1") if isinstance(obj, dict) else "v1"
+        version = version.rpartition("/")[2] if isinstance(version, str) else "v1"
+        raise errors.bad_request(f'{kind} in version "{version}" cannot be handled as a {kind}: '
+                                 "json: cannot unmarshal a value of the wrong type into a field") from exc

@@ -37,9 +37,9 @@ def dns1123_label_messages(value: str) -> list[str]:
 
 
 def dns1123_subdomain_messages(value: str, prefix: bool = False) -> list[str]:
-    """NameIsDNSSubdomain: with prefix, a trailing dash (generateName) is allowed."""
-    if prefix and value.endswith("-"):
-        value = value + "a"
+    """NameIsDNSSubdomain: with prefix, a trailing dash is masked as upstream's maskTrailingDash does."""
+    if prefix and len(value) > 1 and value.endswith("-"):
+        value = value[:-2] + "a"
     return list(validation.is_dns1123_subdomain(value))
 
 

@@ -63,7 +63,8 @@ def validate_ports(errs: FieldErrors, ports: Any, path: str) -> None:
                 errs.invalid(child(at, "name"), name, msg)
             if not messages and name in names:
                 errs.duplicate(child(at, "name"), name)
-            names.add(name)
+            elif not messages:
+                names.add(name)
         container_port = int_or(port.get("containerPort"))
         if container_port == 0:
             errs.required(child(at, "containerPort"))

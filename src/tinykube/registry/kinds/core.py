@@ -189,10 +189,28 @@ def validate_event(event: Obj, old: Obj | None) -> FieldErrors:
     return errs
 
 
+# events.k8s.io fields that must stay unset, by the internal name upstream reports
+DEPRECATED_EVENT_FIELDS = {"deprecatedFirstTimestamp": "firstTimestamp", "deprecatedLastTimestamp": "lastTimestamp",
+                           "deprecatedCount": "count", "deprecatedSource": "source"}
+
+
 def validate_events_api_event(event: Obj, old: Obj | None) -> FieldErrors:
-    """events.k8s.io/v1 Events carry eventTime and who reported them."""
+    """events.k8s.io/v1 Events: who reported them, and on create the strict rules of that API."""
     errs = FieldErrors()
+    namespace = as_dict(event.get("metadata")).get("namespace") or ""
+    regarding = as_dict(event.get("regarding")).get("namespace") or ""
+    if not regarding and namespace not in ("default", "kube-system"):
+        errs.invalid("involvedObject.namespace", regarding, "does not match event.namespace")
     _validate_new_event(errs, event, "reportingController")
+    if old is None:
+        if not event.get("eventTime"):
+            errs.required("eventTime")
+        kind = event.get("type") or ""
+        if kind not in ("Normal", "Warning"):
+            errs.invalid("type", "", f"has invalid value: {kind}")
+        for name, internal in DEPRECATED_EVENT_FIELDS.items():
+            if event.get(name):
+                errs.invalid(internal, "", "needs to be unset")
     return errs
 
 
@@ -209,7 +227,7 @@ def _validate_new_event(errs: FieldErrors, event: Obj, controller_field: str) ->
             errs.invalid(name, "", f"can have at most {limit} characters")
     note = event.get("note") if "note" in event else event.get("message")
     if isinstance(note, str) and len(note) > 1024:
-        errs.invalid("note" if "note" in event else "message", "", "can have at most 1024 characters")
+        errs.invalid("message", "", "can have at most 1024 characters")
 
 
 # ----------------------------------------------------------------------------- LimitRange, ResourceQuota
