@@ -96,12 +96,14 @@ async def concurrent_creates(base: str, headers: dict, clients: int = 8, seconds
     return done / (time.perf_counter() - start)
 
 
-def watch_latency(base: str, headers: dict, rate: int = 1000, seconds: float = 3.0) -> list[float]:
-    """Write at `rate` events/s while a watcher measures write-ack to event-arrival delay."""
+def watch_latency(base: str, headers: dict, rate: int = 1000, seconds: float = 4.0,
+                  writers: int = 16) -> tuple[list[float], float]:
+    """Writers aim at `rate` events/s (paced, each waiting for its ack); a watcher measures the delay
+    from a write being sent to its event arriving. Returns the delays and the achieved rate."""
     sent: dict[str, float] = {}
     delays: list[float] = []
     ready = threading.Event()
-    total = int(rate * seconds)
+    done = threading.Event()
 
     def watcher() -> None:
         with httpx.Client(base_url=base, headers=headers, timeout=60, verify=CA) as c:
@@ -116,36 +118,39 @@ def watch_latency(base: str, headers: dict, rate: int = 1000, seconds: float = 3
                     arrived = time.perf_counter()
                     if name in sent:
                         delays.append(arrived - sent[name])
-                    if len(delays) >= total:
+                    if done.is_set() and len(delays) >= len(sent):
                         return
 
     t = threading.Thread(target=watcher, daemon=True)
     t.start()
     ready.wait(10)
 
-    async def writer() -> None:
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, verify=CA,
-                                     limits=httpx.Limits(max_connections=32)) as c:
-            interval = 1.0 / rate
-            start = time.perf_counter()
-            tasks = []
-            for i in range(total):
-                target = start + i * interval
-                now = time.perf_counter()
-                if target > now:
-                    await asyncio.sleep(target - now)
-                name = f"w-{i}"
+    async def writer() -> float:
+        interval = writers / rate
+        stop_at = time.perf_counter() + seconds
 
-                async def one(n: str) -> None:
-                    t0 = time.perf_counter()
-                    sent[n] = t0
-                    await c.post("/api/v1/namespaces/default/secrets", json={"metadata": {"name": n}})
-                tasks.append(asyncio.create_task(one(name)))
-            await asyncio.gather(*tasks)
+        async def one_writer(w: int) -> None:
+            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, verify=CA) as c:
+                i = 0
+                next_at = time.perf_counter() + w * interval / writers
+                while time.perf_counter() < stop_at:
+                    now = time.perf_counter()
+                    if next_at > now:
+                        await asyncio.sleep(next_at - now)
+                    name = f"w-{w}-{i}"
+                    sent[name] = time.perf_counter()
+                    await c.post("/api/v1/namespaces/default/secrets", json={"metadata": {"name": name}})
+                    next_at += interval
+                    i += 1
 
-    asyncio.run(writer())
+        start = time.perf_counter()
+        await asyncio.gather(*(one_writer(w) for w in range(writers)))
+        return len(sent) / (time.perf_counter() - start)
+
+    achieved = asyncio.run(writer())
+    done.set()
     t.join(30)
-    return delays
+    return delays, achieved
 
 
 async def create_pods(base: str, headers: dict, n: int) -> None:
@@ -173,7 +178,7 @@ def main() -> None:
             base, headers = cluster.url, {"Authorization": f"Bearer {cluster.token}"}
             lat = single_client_latencies(base, headers)
             creates = asyncio.run(concurrent_creates(base, headers))
-            delays = watch_latency(base, headers)
+            delays, achieved = watch_latency(base, headers)
             t = time.perf_counter()
             asyncio.run(create_pods(base, headers, args.pods))
             pod_create_s = time.perf_counter() - t
@@ -202,8 +207,9 @@ def main() -> None:
     print(f"raw SQLite single-commit writes/s (WAL, synchronous=FULL): {raw:.0f}")
     print(f"ratio creates/s : raw writes/s = {creates / raw:.1%}  (target >= 5%)")
     if delays:
-        print(f"watch delivery at 1000 events/s: p50 {ms(statistics.median(delays))}  p99 {ms(pct(delays, 99))}"
-              f"  ({len(delays)} events; target p99 < 50 ms)")
+        print(f"watch delivery, writers aiming at 1000 events/s (achieved {achieved:.0f}/s): "
+              f"p50 {ms(statistics.median(delays))}  p99 {ms(pct(delays, 99))}"
+              f"  ({len(delays)} events, send-to-arrival; target p99 < 50 ms)")
     print(f"created {args.pods} pods in {pod_create_s:.1f} s ({args.pods / pod_create_s:.0f}/s)")
     print(f"kubectl get pods over {rows} pods: best {min(timings):.2f} s (whole kubectl run); "
           f"server Table response best {min(server_side):.2f} s (target < 1 s)")

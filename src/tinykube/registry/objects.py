@@ -22,6 +22,7 @@ from tinykube.clock import Clock, format_time
 from tinykube.machinery import errors
 from tinykube.machinery.errors import Cause, StatusError
 from tinykube.registry import codec, lifecycle
+from tinykube.registry.conversion import from_storage, to_storage
 from tinykube.registry.fields import supported_fields
 from tinykube.registry.resources import RESOURCE_INDEX, Resource, object_key, storage_prefix
 from tinykube.storage.interface import (
@@ -194,11 +195,9 @@ class ObjectRegistry:
         return obj
 
     def _decode(self, res: Resource, kv: Any) -> dict[str, Any]:
-        from tinykube.registry.conversion import from_storage
         return from_storage(res, codec.decode(kv))
 
     def _encode(self, res: Resource, obj: dict[str, Any]) -> bytes:
-        from tinykube.registry.conversion import to_storage
         return codec.encode(to_storage(res, obj))
 
     async def _namespace_must_accept(self, res: Resource, namespace: str, name: str) -> None:
@@ -278,11 +277,6 @@ class ObjectRegistry:
             meta["continue"] = encode_continue(result.revision, last_key, prefix)
             if selector.empty:
                 meta["remainingItemCount"] = remaining
-        for obj in items:
-            obj.pop("apiVersion", None)
-            obj.pop("kind", None)
-            obj["apiVersion"] = res.api_version
-            obj["kind"] = res.kind
         return {"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta, "items": items}
 
     # ------------------------------------------------------------------ create
@@ -324,8 +318,8 @@ class ObjectRegistry:
         meta["creationTimestamp"] = self.clock.rfc3339()
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
+        self.hooks.apply_defaults(res, obj)  # decoding defaults first, as upstream
         lifecycle.prepare_for_create(res, obj)
-        self.hooks.apply_defaults(res, obj)
         causes = self._validate_meta(res, obj) + self.hooks.validate(res, obj, None)
         if causes:
             raise self._invalid(res, name, causes)
@@ -444,8 +438,8 @@ class ObjectRegistry:
             self.hooks.apply_defaults(res, new)
             causes = self.hooks.validate_status(res, new, current)
         else:
+            self.hooks.apply_defaults(res, new)  # before comparing specs: omitted defaults are no change
             lifecycle.prepare_for_update(res, new, current)
-            self.hooks.apply_defaults(res, new)
             causes = self._validate_meta(res, new) + self.hooks.validate(res, new, current)
             if old_meta.get("deletionTimestamp"):
                 added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])

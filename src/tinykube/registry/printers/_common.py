@@ -110,7 +110,7 @@ def dig(obj: Any, *path: str, default: Any = None) -> Any:
     """obj[path[0]][path[1]]...; `default` when any step is missing or null."""
     cur = obj
     for key in path:
-        if not isinstance(cur, Mapping):
+        if type(cur) is not dict and not isinstance(cur, Mapping):  # exact dict first: the hot path
             return default
         cur = cur.get(key)
         if cur is None:
