@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import sqlite3
+import ssl
 import statistics
 import subprocess
 import sys
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers import new_cluster  # noqa: E402
 
 
-CA: str | bool = True  # the cluster CA file, set once the server has made it
+CA: ssl.SSLContext | bool = True  # trusts the cluster CA once the server has made it
 
 
 def pct(values: list[float], p: float) -> float:
@@ -173,7 +174,7 @@ def main() -> None:
         cluster = new_cluster(Path(tmp))
         cluster.start()
         global CA
-        CA = cluster.ca_file
+        CA = ssl.create_default_context(cafile=cluster.ca_file)
         try:
             base, headers = cluster.url, {"Authorization": f"Bearer {cluster.token}"}
             lat = single_client_latencies(base, headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import ssl
 import threading
 import time
 
@@ -44,7 +45,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_write(fresh_cluster: Cluster) -
     stop = threading.Event()
 
     def writer(worker: int) -> None:
-        with httpx.Client(headers=headers, timeout=5, verify=c.ca_file) as client:
+        with httpx.Client(headers=headers, timeout=5, verify=ssl.create_default_context(cafile=c.ca_file)) as client:
             i = 0
             while not stop.is_set():
                 name = f"w{worker}-{i}"
@@ -70,7 +71,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_write(fresh_cluster: Cluster) -
         t.join()
     assert len(acknowledged) >= 300
     c.start()
-    r = httpx.get(url, headers=headers, timeout=30, verify=c.ca_file)
+    r = httpx.get(url, headers=headers, timeout=30, verify=ssl.create_default_context(cafile=c.ca_file))
     stored = {item["metadata"]["name"]: item["metadata"]["uid"] for item in r.json()["items"]}
     lost = {name for name in acknowledged if stored.get(name) != acknowledged[name]}
     assert not lost, f"{len(lost)} acknowledged writes lost after kill -9"
