@@ -60,7 +60,9 @@ def test_official_python_client_create_list_watch(cluster: Cluster, ns: str) -> 
      b'{"k":"' + b"v" * (3 * 1024 * 1024) + b'"}}', 413, "RequestEntityTooLarge"),
     ("application/json", b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":' +
      b"[" * 200 + b"]" * 200 + b"}", 400, "BadRequest"),
-    ("application/vnd.kubernetes.protobuf", b"\x00", 415, "UnsupportedMediaType"),
+    ("application/vnd.kubernetes.protobuf", b"\x00", 400, "BadRequest"),
+    ("application/vnd.kubernetes.protobuf", b"k8s\x00\x0a\xff", 400, "BadRequest"),
+    ("application/cbor", b"\xa0", 415, "UnsupportedMediaType"),
 ])
 def test_bad_bodies_get_status_errors_and_change_nothing(cluster: Cluster, ns: str, content_type: str,
                                                          body: bytes, code: int, reason: str) -> None:

@@ -18,6 +18,7 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
+PROTOBUF = "application/vnd.kubernetes.protobuf"  # kubectl >= 1.32 sends typed objects this way
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
 
 
@@ -63,8 +64,12 @@ def decode_body(raw: bytes, content_type: str | None) -> Any:
             raise errors.bad_request(f"error decoding JSON: {exc}") from None
     elif kind in (YAML, APPLY_PATCH, "application/yaml", "text/yaml"):
         value = _decode_yaml(raw)
-    elif "protobuf" in kind or "cbor" in kind:
-        raise errors.unsupported_media_type(kind)
+    elif kind == PROTOBUF:
+        from tinykube.machinery.protobuf import ProtobufError, decode_kubernetes_protobuf
+        try:
+            value = decode_kubernetes_protobuf(raw)
+        except ProtobufError as exc:
+            raise errors.bad_request(f"error decoding protobuf: {exc}") from None
     else:
         raise errors.unsupported_media_type(kind)
     if _depth(value) > MAX_DEPTH:
