@@ -25,6 +25,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # apimachinery packages whose messages the API types reference (directory, proto package).
 APIMACHINERY_PACKAGES = [
@@ -242,7 +243,7 @@ def group_version(api_dir: Path, package_dir: Path) -> str:
     return f"{group}/{package_dir.name}" if group else package_dir.name
 
 
-def generate(api_dir: Path, machinery_dir: Path, source_label: str) -> dict[str, object]:
+def generate(api_dir: Path, machinery_dir: Path, source_label: str) -> dict[str, Any]:
     packages: dict[str, dict[str, list[list[object]]]] = {}
     lists: list[str] = []
     groups: dict[str, str] = {}
@@ -276,7 +277,7 @@ def check_references(packages: dict[str, dict[str, list[list[object]]]]) -> None
                     raise SystemExit(f"{pkg}.{name}: field type {full} is not in the table")
 
 
-def dump(table: dict[str, object]) -> str:
+def dump(table: dict[str, Any]) -> str:
     """Compact JSON with one message per line, so diffs stay readable."""
     out = ["{"]
     out.append(f'"source": {json.dumps(table["source"])},')
@@ -284,7 +285,6 @@ def dump(table: dict[str, object]) -> str:
     out.append(f'"lists": {json.dumps(table["lists"], separators=(",", ":"))},')
     out.append('"packages": {')
     packages = table["packages"]
-    assert isinstance(packages, dict)
     for i, (pkg, msgs) in enumerate(packages.items()):
         out.append(f"{json.dumps(pkg)}: {{")
         for j, (name, entries) in enumerate(msgs.items()):
@@ -304,8 +304,8 @@ def main() -> None:
     args = parser.parse_args()
     table = generate(args.api, args.apimachinery, args.source)
     args.output.write_text(dump(table))
-    count = sum(len(m) for m in table["packages"].values())  # type: ignore[union-attr]
-    print(f"wrote {args.output}: {count} messages, {len(table['groups'])} group versions")  # type: ignore[arg-type]
+    count = sum(len(m) for m in table["packages"].values())
+    print(f"wrote {args.output}: {count} messages, {len(table['groups'])} group versions")
 
 
 if __name__ == "__main__":

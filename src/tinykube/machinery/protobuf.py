@@ -395,7 +395,7 @@ def _omitted(value: Any, present: bool, field: Field, tables: Schema, depth: int
         return not present  # a nil pointer; a set one stays, even when it marshals as null
     if field.is_message:
         return False  # a struct is never "empty", even one that marshals as null
-    return value == _zero_scalar(field.type)
+    return bool(value == _zero_scalar(field.type))
 
 
 def _zero_scalar(kind: str) -> Any:
@@ -488,9 +488,11 @@ def _quantity_json(values: dict[int, Any], present: bool, tables: Schema, depth:
 def _int_or_string_json(values: dict[int, Any], present: bool, tables: Schema, depth: int) -> int | str:
     kind = values.get(1, 0)
     if kind == 0:
-        return values.get(2, 0)
+        number: int = values.get(2, 0)
+        return number
     if kind == 1:
-        return values.get(3, "")
+        text: str = values.get(3, "")
+        return text
     raise ProtobufError(f"IntOrString has an invalid type {kind}")
 
 

@@ -239,12 +239,31 @@ def label_selector_from_object(sel: dict[str, Any] | None) -> LabelSelector:
     return LabelSelector(tuple(reqs))
 
 
+def selector_string(sel: Any) -> str:
+    """The canonical text of a metav1.LabelSelector ("" when empty); SelectorError when invalid,
+    as upstream's LabelSelectorAsSelector refuses bad keys, values and operators."""
+    if not isinstance(sel, dict):
+        return ""
+    selector = label_selector_from_object(sel)
+    for req in selector.requirements:
+        if not isinstance(req.key, str) or key_errors(req.key):
+            raise SelectorError(f"invalid label key {req.key!r}")
+        if req.operator in ("in", "notin") and not req.values:
+            raise SelectorError(f"values must be specified for {req.operator}")
+        if req.operator in ("exists", "!") and req.values:
+            raise SelectorError(f"values may not be specified for {req.operator}")
+        for value in req.values:
+            if not isinstance(value, str) or value_errors(value):
+                raise SelectorError(f"invalid label value {value!r}")
+    return str(selector)
+
+
 def format_label_selector(sel: dict[str, Any] | None) -> str:
     """metav1.FormatLabelSelector: what `-o wide` SELECTOR and Scale.status.selector show."""
     if sel is None:
         return "<none>"
     try:
-        text = str(label_selector_from_object(sel))
+        text = selector_string(sel)
     except SelectorError:
         return "<error>"
     return text or "<none>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tinykube.registry.printers import _selector
+from tinykube.machinery import selectors as _selector
 from tinykube.registry.printers._common import (
     NONE, READY_PODS, Cells, ColumnSpec, Obj, age, age_col, as_dict, as_int, as_list,
     container_cells, container_cols, dig, format_labels, name_col, name_of,
@@ -68,7 +68,7 @@ def deployment_selector(selector: object) -> str:
     """The selector's String(): "" when empty, "<invalid>" when it cannot be parsed."""
     try:
         return _selector.selector_string(selector)
-    except _selector.InvalidSelector:
+    except _selector.SelectorError:
         return "<invalid>"
 
 

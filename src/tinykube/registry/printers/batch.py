@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tinykube.registry.printers import _selector
+from tinykube.machinery import selectors as _selector
 from tinykube.registry.printers._common import (
     NONE, Cells, ColumnSpec, Obj, age, age_col, as_dict, as_int, as_list, bool_ptr,
     container_cells, container_cols, dig, human_duration, name_col, name_of, parse_timestamp, since,
