@@ -59,6 +59,10 @@ def _types(schema: dict[str, Any]) -> set[str]:
     return {x for x in t if x != "null"}
 
 
+# $ref resolutions, keyed by the id of the referring schema dict (kept alive in the value)
+_RESOLVED: dict[int, tuple[dict[str, Any], "SchemaNode"]] = {}
+
+
 @dataclass(frozen=True)
 class SchemaNode:
     """A position in an object's schema; navigation follows $refs transparently."""
@@ -79,12 +83,17 @@ class SchemaNode:
         name = ref_name(self.schema)
         if name is None:
             return self
+        cached = _RESOLVED.get(id(self.schema))
+        if cached is not None and cached[0] is self.schema:
+            return cached[1]
         # keep the x-kubernetes-* annotations written beside the $ref
         merged = dict(definitions()[name])
         for key, value in self.schema.items():
             if key.startswith("x-kubernetes-"):
                 merged[key] = value
-        return SchemaNode(merged, name)
+        node = SchemaNode(merged, name)
+        _RESOLVED[id(self.schema)] = (self.schema, node)  # the schema dicts live as long as definitions()
+        return node
 
     @property
     def types(self) -> set[str]:
