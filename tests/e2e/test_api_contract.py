@@ -63,6 +63,8 @@ def test_official_python_client_create_list_watch(cluster: Cluster, ns: str) -> 
     ("application/vnd.kubernetes.protobuf", b"\x00", 400, "BadRequest"),
     ("application/vnd.kubernetes.protobuf", b"k8s\x00\x0a\xff", 400, "BadRequest"),
     ("application/cbor", b"\xa0", 415, "UnsupportedMediaType"),
+    ("application/json", b'{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}', 400, "BadRequest"),
+    ("application/json", b'{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}}', 400, "BadRequest"),
 ])
 def test_bad_bodies_get_status_errors_and_change_nothing(cluster: Cluster, ns: str, content_type: str,
                                                          body: bytes, code: int, reason: str) -> None:

@@ -7,7 +7,6 @@ the object rules live in `registry.objects`.
 from __future__ import annotations
 
 import asyncio
-import copy
 import random
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
@@ -305,17 +304,18 @@ class ResourceHandlers:
         return []
 
     def _check_kind(self, target: Target, obj: dict[str, Any]) -> None:
+        """A body must be of the kind and version the URL names (Scale for /scale)."""
         res = target.res
-        kind = obj.get("kind")
-        api_version = obj.get("apiVersion")
-        expected_kind = res.subresource(target.subresource).kind if target.subresource == "scale" else res.kind
+        kind, api_version = obj.get("kind"), obj.get("apiVersion")
+        if target.subresource == "scale":
+            expected_kind, expected_version = "Scale", "autoscaling/v1"
+        else:
+            expected_kind, expected_version = res.kind, res.api_version
+        if api_version and api_version != expected_version:
+            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                     f"API version ({expected_version})")
         if kind and kind != expected_kind:
-            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
-                                     f"API version ({res.api_version})" if api_version and api_version !=
-                                     res.api_version else f"Object 'Kind' is {kind}, expected {expected_kind}")
-        if api_version and api_version != res.api_version and target.subresource != "scale":
-            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
-                                     f"API version ({res.api_version})")
+            raise errors.bad_request(f"Object 'Kind' is {kind}, expected {expected_kind}")
 
     async def create(self, request: Request, target: Target) -> Response:
         raw, content_type = await self._body(request)
@@ -552,6 +552,3 @@ class ResourceHandlers:
         return self.respond(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                       "code": 201}, 201)
 
-
-def copy_object(obj: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(obj)

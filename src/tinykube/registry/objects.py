@@ -188,12 +188,6 @@ class ObjectRegistry:
     def _key(self, res: Resource, namespace: str, name: str) -> str:
         return object_key(res, namespace, name)
 
-    def _stamp(self, res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
-        """Present a stored object in this resource's API version."""
-        obj["apiVersion"] = res.api_version
-        obj["kind"] = res.kind
-        return obj
-
     def _decode(self, res: Resource, kv: Any) -> dict[str, Any]:
         return from_storage(res, codec.decode(kv))
 
