@@ -18,6 +18,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where to write the admin kubeconfig (default: DATA_DIR/kubeconfig.yaml)")
     server.add_argument("--time-scale", type=float, default=1.0,
                         help="run cluster time this many times faster than wall time (default: 1)")
+    server.add_argument("--sim-nodes", type=int, default=0, metavar="N",
+                        help="add N simulated nodes sim-1..sim-N (default: 0)")
+    server.add_argument("--sim-stages", type=Path, default=None, metavar="FILE",
+                        help="YAML file of simulated pod lifecycle stages (see README)")
+    server.add_argument("--node-monitor-grace-period", type=float, default=50.0, metavar="SECONDS",
+                        help="how long a node may be silent before it is marked NotReady (default: 50)")
     return parser
 
 
@@ -29,8 +35,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.time_scale <= 0:
             print("error: --time-scale must be positive", file=sys.stderr)
             return 2
+        from tinykube.components import ComponentOptions
+        from tinykube.kubelet.stages import DEFAULT_STAGES, load_stages
+
+        if args.sim_nodes < 0:
+            print("error: --sim-nodes must not be negative", file=sys.stderr)
+            return 2
+        stages = DEFAULT_STAGES
+        if args.sim_stages is not None:
+            try:
+                stages = load_stages(args.sim_stages)
+            except (OSError, ValueError) as exc:
+                print(f"error: --sim-stages {args.sim_stages}: {exc}", file=sys.stderr)
+                return 2
+        options = ComponentOptions(sim_nodes=args.sim_nodes, stages=stages,
+                                   node_grace_period=args.node_monitor_grace_period)
         return run(ServerConfig(data_dir=args.data_dir, port=args.port, kubeconfig=args.kubeconfig,
-                                time_scale=args.time_scale))
+                                time_scale=args.time_scale, components=options))
     return 2
 
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
@@ -15,6 +15,7 @@ import uvicorn
 from tinykube.apiserver.app import APIServer
 from tinykube.certs import ensure_tls
 from tinykube.clock import Clock
+from tinykube.components import ComponentOptions, Components, server_identity
 from tinykube.controllers.namespace import run_namespace_controller
 from tinykube.controllers.serviceaccounts import run_serviceaccounts_controller
 from tinykube.kubeconfig import load_or_create_token, write_kubeconfig
@@ -37,6 +38,7 @@ class ServerConfig:
     bind_address: str = "127.0.0.1"
     kubeconfig: Path | None = None
     time_scale: float = 1.0
+    components: ComponentOptions = field(default_factory=ComponentOptions)
 
 
 class _Server(uvicorn.Server):
@@ -100,10 +102,13 @@ async def serve(config: ServerConfig) -> int:
     background = [asyncio.create_task(run_compactor(store, clock)),
                   asyncio.create_task(run_serviceaccounts_controller(registry, clock)),
                   asyncio.create_task(run_namespace_controller(registry, clock))]
+    components = Components(registry, clock, server_identity(data_dir), config.components)
+    component_tasks = components.start()
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(0.02)
     if serving.done():
+        await components.stop(component_tasks)
         await store.close()
         return 1
     url = f"https://{config.bind_address}:{config.port}"
@@ -114,6 +119,7 @@ async def serve(config: ServerConfig) -> int:
     try:
         await serving
     finally:
+        await components.stop(component_tasks)
         for task in background:
             task.cancel()
         for task in background:

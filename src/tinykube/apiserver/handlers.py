@@ -20,6 +20,8 @@ from tinykube.clock import Clock
 from tinykube.machinery import errors
 from tinykube.machinery.errors import StatusError
 from tinykube.machinery.schema import SchemaNode
+from tinykube.registry.patching import apply_patch
+from tinykube.registry.pods import bind_pod, evict_pod
 from tinykube.registry.objects import DeleteOptions, ListOptions, ObjectRegistry, WriteOptions
 from tinykube.registry.resources import RESOURCE_INDEX, Resource
 
@@ -145,7 +147,9 @@ class ResourceHandlers:
                 raise errors.method_not_allowed(f"the server does not allow this method on the requested resource")
             return await self.bind(request, target)
         if sub == "eviction":
-            raise errors.method_not_allowed("eviction is not served yet")
+            if method != "POST":
+                raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+            return await self.evict(request, target)
         if method == "GET":
             if not target.name:
                 if _bool(params, "watch"):
@@ -339,8 +343,6 @@ class ResourceHandlers:
         return self.respond_object_or_table(request, target, updated, 200, warnings)
 
     async def patch(self, request: Request, target: Target) -> Response:
-        from tinykube.machinery import patches
-
         raw, content_type = await self._body(request)
         kind = negotiation.media_type(content_type)
         if kind not in negotiation.PATCH_TYPES:
@@ -352,25 +354,10 @@ class ResourceHandlers:
         res = target.res
         if kind == APPLY_PATCH:
             return await self.apply(request, target, patch_body, opts)
-        node = SchemaNode.for_kind(res.group, res.version, res.kind)
         warnings: list[str] = []
 
         def mutate(current: dict[str, Any]) -> dict[str, Any]:
-            try:
-                if kind == JSON_PATCH:
-                    patched = patches.apply_json_patch(current, patch_body)
-                elif kind == MERGE_PATCH:
-                    patched = patches.apply_merge_patch(current, patch_body)
-                else:
-                    if not isinstance(patch_body, dict):
-                        raise patches.PatchError("strategic merge patch body must be a JSON object")
-                    patched = patches.apply_strategic_merge_patch(current, patch_body, node)
-            except patches.PatchError as exc:
-                raise errors.StatusError(422 if kind == JSON_PATCH else 400,
-                                         "Invalid" if kind == JSON_PATCH else "BadRequest",
-                                         str(getattr(exc, "message", exc))) from None
-            if not isinstance(patched, dict):
-                raise errors.bad_request("the patch did not produce an object")
+            patched = apply_patch(res, current, kind, patch_body)
             warnings.extend(self._check_fields(target, patched, opts))
             return patched
 
@@ -521,34 +508,13 @@ class ResourceHandlers:
 
     async def bind(self, request: Request, target: Target) -> Response:
         raw, content_type = await self._body(request)
-        binding = negotiation.decode_object(raw, content_type)
-        node_name = (binding.get("target") or {}).get("name", "")
-        if not node_name:
-            raise errors.invalid("", "Binding", target.name, [errors.Cause(
-                "FieldValueRequired", "Required value", "target.name")])
-        now = self.clock.rfc3339()
+        status = await bind_pod(self.registry, target.namespace, target.name,
+                                negotiation.decode_object(raw, content_type), self.clock.rfc3339())
+        return self.respond(request, status, 201)
 
-        def assign(pod: dict[str, Any]) -> dict[str, Any]:
-            spec = pod.setdefault("spec", {})
-            if pod["metadata"].get("deletionTimestamp"):
-                raise errors.conflict("", "pods", target.name, "pod is being deleted, cannot be assigned to a host")
-            if spec.get("nodeName"):
-                raise errors.conflict("", "pods", target.name,
-                                      f'pod {target.name} is already assigned to node "{spec["nodeName"]}"')
-            spec["nodeName"] = node_name
-            return pod
-
-        def scheduled(pod: dict[str, Any]) -> dict[str, Any]:
-            status = pod.setdefault("status", {})
-            conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
-            conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                               "lastTransitionTime": now})
-            status["conditions"] = conditions
-            return pod
-
-        opts = WriteOptions(field_manager="kube-scheduler")
-        await self.registry.guaranteed_update(target.res, target.namespace, target.name, assign, opts)
-        await self.registry.guaranteed_update(target.res, target.namespace, target.name, scheduled, opts, "status")
-        return self.respond(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                                      "code": 201}, 201)
+    async def evict(self, request: Request, target: Target) -> Response:
+        raw, content_type = await self._body(request)
+        status = await evict_pod(self.registry, target.namespace, target.name,
+                                 negotiation.decode_object(raw, content_type))
+        return self.respond(request, status, 201)
 

@@ -8,16 +8,13 @@ import orjson
 import yaml
 
 from tinykube.machinery import errors
+from tinykube.registry.patching import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's default request body limit
 MAX_DEPTH = 100
 
 JSON = "application/json"
 YAML = "application/yaml"
-JSON_PATCH = "application/json-patch+json"
-MERGE_PATCH = "application/merge-patch+json"
-STRATEGIC_PATCH = "application/strategic-merge-patch+json"
-APPLY_PATCH = "application/apply-patch+yaml"
 PROTOBUF = "application/vnd.kubernetes.protobuf"  # kubectl >= 1.32 sends typed objects this way
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
 

@@ -400,6 +400,30 @@ class ObjectRegistry:
             return new
         raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE)
 
+    async def system_update(self, res: Resource, namespace: str, name: str,
+                            mutate: Callable[[dict[str, Any]], dict[str, Any] | None]) -> dict[str, Any]:
+        """Compare-and-swap loop for writes the server itself makes (pods/binding): `mutate`
+        gets a private copy and either returns the new object or raises a StatusError; no
+        defaults, validation or managedFields. Returning None leaves the object unchanged."""
+        key = self._key(res, namespace, name)
+        for _ in range(MAX_CONFLICT_RETRIES):
+            kv = await self.store.get(key)
+            if kv is None:
+                raise self._not_found(res, name)
+            current = self._decode(res, kv)
+            new = mutate(copy.deepcopy(current))
+            if new is None:
+                return current
+            try:
+                stored = await self.store.update(key, self._encode(res, new), kv.mod_revision)
+            except RevisionMismatchError:
+                continue
+            except KeyNotFoundError:
+                raise self._not_found(res, name) from None
+            new["metadata"]["resourceVersion"] = str(stored.mod_revision)
+            return new
+        raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE)
+
     def _prepare_update(self, res: Resource, new: dict[str, Any], current: dict[str, Any],
                         subresource: str) -> dict[str, Any]:
         if not isinstance(new, dict) or not isinstance(new.get("metadata", {}), dict):

@@ -1,0 +1,1 @@
+"""Client library: one API over two transports, informers, workqueues, leader election."""

@@ -1,0 +1,94 @@
+"""The cluster components that run inside `tinykube server` beside the API.
+
+Each is a client of the API like any other (the in-process transport, so no HTTP), and
+they share one set of informers, so a pod event is decoded once for all of them. The
+controller manager and the scheduler run only while they hold their leader Lease in
+kube-system, as upstream's do, so several servers can later share one store; the node
+agent runs everywhere (it owns its nodes, not a cluster-wide role).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from tinykube.client.informer import InformerFactory
+from tinykube.client.leaderelection import LeaderElector
+from tinykube.client.local import LocalClient
+from tinykube.controllers.nodelifecycle import NodeLifecycleController
+from tinykube.controllers.podgc import PodGarbageCollector
+from tinykube.kubelet.agent import NodeAgent
+from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
+from tinykube.registry.objects import ObjectRegistry
+from tinykube.scheduler.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ComponentOptions:
+    sim_nodes: int = 0
+    local_node: bool = True
+    stages: tuple[Stage, ...] = DEFAULT_STAGES
+    node_grace_period: float = 50.0
+    extra_controllers: list[Callable[..., Awaitable[None]]] = field(default_factory=list)
+
+
+def local_node_name() -> str:
+    """The host name as a valid node name (DNS-1123 subdomain, lower case)."""
+    name = re.sub(r"[^a-z0-9.-]", "-", socket.gethostname().lower()).strip("-.") or "tinykube"
+    return name[:63]
+
+
+def server_identity(data_dir: Path) -> str:
+    """hostname_<id>, stable across restarts so a restarted server re-takes its own leases at once."""
+    path = data_dir / "identity"
+    if not path.exists():
+        path.write_text(secrets.token_hex(8))
+    return f"{local_node_name()}_{path.read_text().strip()}"
+
+
+class Components:
+    def __init__(self, registry: ObjectRegistry, clock: Any, identity: str, options: ComponentOptions) -> None:
+        self.clock = clock
+        self.identity = identity
+        self.options = options
+        self.informers = InformerFactory(LocalClient(registry, "informers"), clock)
+        self.controller_client = LocalClient(registry, "kube-controller-manager")
+        self.scheduler = Scheduler(LocalClient(registry, "kube-scheduler"), clock, self.informers)
+        self.node_lifecycle = NodeLifecycleController(self.controller_client, clock, self.informers,
+                                                      grace_period=options.node_grace_period)
+        self.pod_gc = PodGarbageCollector(self.controller_client, clock, self.informers)
+        self.agent = NodeAgent(LocalClient(registry, "kubelet"), clock, self.informers,
+                               local_node=local_node_name() if options.local_node else None,
+                               sim_nodes=options.sim_nodes, stages=options.stages)
+
+    def elector(self, name: str) -> LeaderElector:
+        return LeaderElector(self.controller_client, self.clock, name, self.identity)
+
+    async def _controller_manager(self) -> None:
+        await asyncio.gather(self.node_lifecycle.run(), self.pod_gc.run(),
+                             *(run() for run in self.options.extra_controllers))
+
+    def start(self) -> list[asyncio.Task[None]]:
+        self.informers.start()
+        return [asyncio.create_task(self.agent.run(), name="node-agent"),
+                asyncio.create_task(self.elector("kube-scheduler").run(self.scheduler.run), name="scheduler"),
+                asyncio.create_task(self.elector("kube-controller-manager").run(self._controller_manager),
+                                    name="controller-manager")]
+
+    async def stop(self, tasks: list[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self.informers.stop()

@@ -1,0 +1,370 @@
+"""The node agent for the server's own node and for every simulated node.
+
+One agent serves many nodes (a thousand simulated nodes cost one informer, one workqueue
+and one heartbeat loop, not a thousand kubelets). Per node it does what a kubelet does:
+registers the Node, renews its Lease in kube-node-lease, keeps the Ready condition, and
+runs the pods bound to it — here with the simulated runtime (`sim.py`). A simulated node
+annotated `sim.tinykube.io/kubelet=stopped` goes silent, as if its kubelet died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinykube.client.api import LEASES, NODES, PODS, Client, Obj, object_key
+from tinykube.client.events import EventRecorder
+from tinykube.client.informer import EventHandler, InformerFactory, by_node_name
+from tinykube.client.workqueue import WorkQueue, run_workers
+from tinykube.kubelet import node as nodes
+from tinykube.kubelet.behaviour import behaviour_of
+from tinykube.kubelet.podstatus import ContainerState, build_pod_status, pod_is_terminal
+from tinykube.kubelet.sim import CREATING, RUNNING, SimPod, advance, container_states, stamp
+from tinykube.kubelet.stages import DEFAULT_STAGES, Stage, stage_delay
+from tinykube.machinery.errors import StatusError
+
+log = logging.getLogger(__name__)
+
+SIM_OS_IMAGE = "tinykube simulated node"
+SIM_RUNTIME = "tinykube-sim://0.1.0"
+POD_WORKERS = 16
+
+
+@dataclass
+class ManagedNode:
+    name: str
+    address: str
+    cidr: str
+    stopped: bool = False
+    next_lease: float = 0.0
+    next_status: float = 0.0
+    ips: dict[int, str] = field(default_factory=dict)  # offset in the /24 -> pod key
+
+
+def sim_node_name(index: int) -> str:
+    return f"sim-{index}"
+
+
+class NodeAgent:
+    """Registers and heartbeats its nodes and runs their pods on the simulated runtime."""
+
+    def __init__(self, client: Client, clock: Any, informers: InformerFactory, *, local_node: str | None,
+                 sim_nodes: int = 0, stages: tuple[Stage, ...] = DEFAULT_STAGES, rng: random.Random | None = None,
+                 record_events: bool = True) -> None:
+        self.client = client
+        self.clock = clock
+        self.local_node = local_node
+        self.sim_nodes = sim_nodes
+        self.stages = stages
+        self.rng = rng or random.Random()
+        self.recorder = EventRecorder(client, clock, "kubelet") if record_events else None
+        self.nodes_informer = informers.informer(NODES)
+        self.pods_informer = informers.informer(PODS, {"node": by_node_name})
+        self.queue = WorkQueue(clock, name="kubelet-pods")
+        self.managed: dict[str, ManagedNode] = {}
+        self.records: dict[str, SimPod] = {}
+        self._ip_of: dict[str, tuple[str, int]] = {}  # pod key -> (node, offset)
+        self.nodes_informer.add_handler(EventHandler(self._node_added, self._node_updated, self._node_deleted))
+        self.pods_informer.add_handler(EventHandler(self._pod_changed, lambda old, new: self._pod_changed(new),
+                                                    self._pod_changed))
+
+    # ------------------------------------------------------------------ informer handlers
+
+    def _owns(self, node: Obj) -> bool:
+        return node["metadata"]["name"] == self.local_node or nodes.is_simulated(node)
+
+    def _node_added(self, node: Obj) -> None:
+        if not self._owns(node):
+            return
+        name = node["metadata"]["name"]
+        cidr = (node.get("spec") or {}).get("podCIDR", "")
+        if name not in self.managed and cidr:
+            self.managed[name] = ManagedNode(name, _internal_ip(node), cidr, nodes.kubelet_stopped(node))
+        elif name not in self.managed:
+            self.queue.add(("node", name))  # adopt: give it a pod range and a status
+
+    def _node_updated(self, old: Obj, node: Obj) -> None:
+        name = node["metadata"]["name"]
+        managed = self.managed.get(name)
+        if managed is None:
+            self._node_added(node)
+            return
+        if not self._owns(node):
+            self.managed.pop(name, None)
+            return
+        stopped = nodes.kubelet_stopped(node)
+        if managed.stopped and not stopped:
+            managed.next_lease = managed.next_status = 0.0  # back to life: report at once
+            for pod in self.pods_informer.cache.by_index("node", name):
+                self.queue.add(object_key(pod))
+        managed.stopped = stopped
+
+    def _node_deleted(self, node: Obj) -> None:
+        self.managed.pop(node["metadata"]["name"], None)
+
+    def _pod_changed(self, pod: Obj) -> None:
+        node = (pod.get("spec") or {}).get("nodeName")
+        key = object_key(pod)
+        if node in self.managed or key in self.records:
+            self.queue.add(key)
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self) -> None:
+        await self.nodes_informer.wait_synced()
+        await self.pods_informer.wait_synced()
+        await self.register_nodes()
+        tasks = [asyncio.create_task(self._heartbeats(), name="kubelet-heartbeats"),
+                 asyncio.create_task(run_workers(self.queue, self._sync, POD_WORKERS, log), name="kubelet-pods")]
+        if self.recorder:
+            tasks.append(asyncio.create_task(self.recorder.run(), name="kubelet-events"))
+        for pod in self.pods_informer.cache.list():
+            self._pod_changed(pod)
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            self.queue.shut_down()
+            for task in tasks:
+                task.cancel()
+
+    async def register_nodes(self) -> None:
+        """Create the local node and sim-1..N where missing (a restart keeps existing ones)."""
+        wanted = [self.local_node] if self.local_node else []
+        wanted += [sim_node_name(i) for i in range(1, self.sim_nodes + 1)]
+        for name in wanted:
+            if self.nodes_informer.cache.get(name) is None:
+                await self._register(name)
+
+    def _free_cidr_index(self) -> int:
+        used = {(n.get("spec") or {}).get("podCIDR") for n in self.nodes_informer.cache.list()}
+        used |= {m.cidr for m in self.managed.values()}
+        index = 0
+        while nodes.pod_cidr(index) in used:
+            index += 1
+        return index
+
+    def _node_shape(self, name: str, index: int) -> Obj:
+        if name == self.local_node:
+            import psutil
+            capacity = {"cpu": str(psutil.cpu_count() or 1), "memory": f"{psutil.virtual_memory().total // 1024}Ki",
+                        "pods": "110", "ephemeral-storage": nodes.SIM_CAPACITY["ephemeral-storage"]}
+            return nodes.node_object(name, address="127.0.0.1", cidr=nodes.pod_cidr(index), capacity=capacity,
+                                     labels={"node-role.kubernetes.io/control-plane": ""},
+                                     os_image=_host_os_image(), kernel=platform.release(), runtime_version=SIM_RUNTIME)
+        return nodes.node_object(name, address=nodes.sim_node_address(index), cidr=nodes.pod_cidr(index),
+                                 capacity=nodes.SIM_CAPACITY, labels={nodes.SIMULATED_LABEL: "true"},
+                                 os_image=SIM_OS_IMAGE, kernel=platform.release(), runtime_version=SIM_RUNTIME)
+
+    async def _register(self, name: str) -> None:
+        index = self._free_cidr_index()
+        shape = self._node_shape(name, index)
+        shape["status"]["conditions"] = nodes.conditions_healthy(self.clock.rfc3339())
+        try:
+            created = await self.client.create(NODES, shape)
+        except StatusError as exc:
+            if exc.code != 409:
+                raise
+            return
+        self.managed[name] = ManagedNode(name, _internal_ip(created), created["spec"]["podCIDR"])
+        await self._renew_lease(self.managed[name], created)
+
+    async def _adopt(self, name: str) -> None:
+        """A node someone created with the simulated label: fill in what a kubelet would."""
+        node = self.nodes_informer.cache.get(name)
+        if node is None or name in self.managed or not self._owns(node):
+            return
+        index = self._free_cidr_index()
+        shape = self._node_shape(name, index)
+        spec = dict(node.get("spec") or {})
+        spec.setdefault("podCIDR", shape["spec"]["podCIDR"])
+        spec.setdefault("podCIDRs", [spec["podCIDR"]])
+        labels = dict(shape["metadata"]["labels"])
+        labels.update(node["metadata"].get("labels") or {})
+        updated = await self.client.update(NODES, dict(node, spec=spec, metadata=dict(node["metadata"], labels=labels)))
+        status = dict(shape["status"])
+        status.update({k: v for k, v in (node.get("status") or {}).items() if k in ("capacity", "allocatable")})
+        status.setdefault("allocatable", status["capacity"])
+        status["conditions"] = nodes.conditions_healthy(self.clock.rfc3339())
+        updated = await self.client.update_status(NODES, dict(updated, status=status))
+        managed = self.managed[name] = ManagedNode(name, _internal_ip(updated), spec["podCIDR"],
+                                                   nodes.kubelet_stopped(updated))
+        if not managed.stopped:
+            await self._renew_lease(managed, updated)
+
+    # ------------------------------------------------------------------ heartbeats
+
+    async def _heartbeats(self) -> None:
+        """Renew each live node's Lease every 10 s; post full status every 5 min or when recovering."""
+        while True:
+            now = self.clock.monotonic()
+            due = [m for m in list(self.managed.values()) if not m.stopped and m.next_lease <= now]
+            for managed in due:
+                node = self.nodes_informer.cache.get(managed.name)
+                if node is None:
+                    continue
+                try:
+                    await self._renew_lease(managed, node)
+                    if managed.next_status <= now or _needs_status(node):
+                        await self._post_status(managed, node)
+                except StatusError as exc:
+                    log.debug("heartbeat of %s: %s", managed.name, exc.message)
+            await self.clock.sleep(0.5)
+
+    async def _renew_lease(self, managed: ManagedNode, node: Obj) -> None:
+        now = self.clock.rfc3339_micro()
+        # spread renewals so a thousand nodes do not all renew in the same instant
+        managed.next_lease = self.clock.monotonic() + nodes.LEASE_RENEW_INTERVAL * self.rng.uniform(0.9, 1.1)
+        try:
+            await self.client.patch(LEASES, managed.name, {"spec": {"holderIdentity": managed.name, "renewTime": now,
+                                                                    "leaseDurationSeconds": nodes.LEASE_DURATION_SECONDS}},
+                                    nodes.LEASE_NAMESPACE)
+        except StatusError as exc:
+            if exc.code != 404:
+                raise
+            await self.client.create(LEASES, nodes.lease_object(node, now, managed.name), nodes.LEASE_NAMESPACE)
+
+    async def _post_status(self, managed: ManagedNode, node: Obj) -> None:
+        managed.next_status = self.clock.monotonic() + nodes.STATUS_REPORT_INTERVAL
+        status = dict(node.get("status") or {})
+        status["conditions"] = nodes.conditions_healthy(self.clock.rfc3339(), status.get("conditions"))
+        await self.client.update_status(NODES, dict(node, status=status))
+
+    # ------------------------------------------------------------------ pods
+
+    async def _sync(self, key: Any) -> None:
+        if isinstance(key, tuple):
+            await self._adopt(key[1])
+            return
+        pod = self.pods_informer.cache.get(key)
+        if pod is None:
+            self._forget(key)
+            return
+        managed = self.managed.get((pod.get("spec") or {}).get("nodeName") or "")
+        if managed is None or managed.stopped:
+            return
+        record = self.records.get(key)
+        if record is not None and record.uid != pod["metadata"].get("uid"):
+            self._forget(key)
+            record = None
+        now = self.clock.time()
+        if pod["metadata"].get("deletionTimestamp"):
+            await self._terminate(key, pod, record, now)
+            return
+        if pod_is_terminal(pod):
+            return
+        if record is None:
+            record = self.records[key] = SimPod.for_pod(pod, now)
+            if record.ip:
+                self._claim_ip(managed, key, record.ip)
+        behaviour = behaviour_of(pod)
+        before = record.step
+        wake = advance(record, pod, behaviour, self.stages, now, self.rng)
+        if record.step in (CREATING, RUNNING) and record.ip is None:
+            record.ip = self._allocate_ip(managed, key)
+        if record.step in (CREATING, RUNNING):
+            status = build_pod_status(pod, init_containers=_init_states(pod, record), 
+                                      containers=container_states(record, pod, behaviour, now),
+                                      host_ip=managed.address, pod_ip=record.ip,
+                                      start_time=stamp(record.started_time or now), now=self.clock.rfc3339())
+            if status != pod.get("status"):
+                await self.client.update_status(PODS, dict(pod, status=status))
+            if before != record.step:
+                self._record_transition(pod, before, record.step, behaviour)
+        if wake is not None:
+            self.queue.add_after(key, max(0.0, wake - now))
+
+    def _record_transition(self, pod: Obj, before: str, after: str, behaviour: Any) -> None:
+        if self.recorder is None:
+            return
+        if behaviour.problems:
+            self.recorder.event(pod, "Warning", "InvalidSimulation", "; ".join(behaviour.problems))
+        if after == RUNNING:
+            for i, ctr in enumerate((pod.get("spec") or {}).get("containers") or []):
+                path = f"spec.containers{{{ctr.get('name')}}}"
+                self.recorder.event(pod, "Normal", "Pulled",
+                                    f'Container image "{ctr.get("image")}" already present on machine', path)
+                self.recorder.event(pod, "Normal", "Created", f"Created container: {ctr.get('name')}", path)
+                self.recorder.event(pod, "Normal", "Started", f"Started container {ctr.get('name')}", path)
+
+    async def _terminate(self, key: str, pod: Obj, record: SimPod | None, now: float) -> None:
+        """Graceful deletion: stop the containers (within the grace period), then remove the pod."""
+        if record is None:
+            record = self.records[key] = SimPod.for_pod(pod, now)
+        if record.terminate_at is None:
+            grace = float(pod["metadata"].get("deletionGracePeriodSeconds") or 0)
+            record.terminate_at = now + min(grace, stage_delay(self.stages, "terminate", pod, self.rng))
+            if self.recorder and record.step == RUNNING:
+                for ctr in (pod.get("spec") or {}).get("containers") or []:
+                    self.recorder.event(pod, "Normal", "Killing", f"Stopping container {ctr.get('name')}",
+                                        f"spec.containers{{{ctr.get('name')}}}")
+        if now < record.terminate_at:
+            self.queue.add_after(key, record.terminate_at - now)
+            return
+        try:
+            await self.client.delete(PODS, pod["metadata"]["name"], pod["metadata"]["namespace"],
+                                     grace_period_seconds=0, uid=pod["metadata"].get("uid", ""))
+        except StatusError as exc:
+            if exc.code not in (404, 409):
+                raise
+        self._forget(key)
+
+    def _allocate_ip(self, managed: ManagedNode, key: str) -> str:
+        offset = 1
+        while offset in managed.ips:
+            offset += 1
+        managed.ips[offset] = key
+        self._ip_of[key] = (managed.name, offset)
+        return nodes.pod_ip(managed.cidr, offset)
+
+    def _claim_ip(self, managed: ManagedNode, key: str, ip: str) -> None:
+        """After a restart: keep the address the pod already reports."""
+        offset = int(ip.rsplit(".", 1)[1]) - 1
+        managed.ips[offset] = key
+        self._ip_of[key] = (managed.name, offset)
+
+    def _forget(self, key: str) -> None:
+        self.records.pop(key, None)
+        held = self._ip_of.pop(key, None)
+        if held is not None and held[0] in self.managed:
+            self.managed[held[0]].ips.pop(held[1], None)
+
+
+def _init_states(pod: Obj, record: SimPod) -> list[ContainerState]:
+    """Init containers of a simulated pod finish the moment its containers start."""
+    out = []
+    for ctr in (pod.get("spec") or {}).get("initContainers") or []:
+        if record.step == RUNNING:
+            out.append(ContainerState(name=ctr.get("name", ""), kind="terminated", reason="Completed", exit_code=0,
+                                      started_at=stamp(record.start_at), finished_at=stamp(record.start_at),
+                                      image=ctr.get("image", ""), ready=True, started=False,
+                                      container_id="tinykube://init-" + record.uid))
+        else:
+            out.append(ContainerState(name=ctr.get("name", ""), kind="waiting", reason="PodInitializing",
+                                      image=ctr.get("image", ""), ready=False, started=False))
+    return out
+
+
+def _internal_ip(node: Obj) -> str:
+    for address in (node.get("status") or {}).get("addresses") or []:
+        if address.get("type") == "InternalIP":
+            return address.get("address", "")
+    return ""
+
+
+def _needs_status(node: Obj) -> bool:
+    """The node lifecycle controller marked it Unknown, or it never reported: report now."""
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") != "True"
+    return True
+
+
+def _host_os_image() -> str:
+    try:
+        return platform.freedesktop_os_release().get("PRETTY_NAME", "Linux")
+    except OSError:
+        return "Linux"

@@ -1,0 +1,458 @@
+"""The scheduling framework: run filter plugins to find feasible nodes, score plugins to rank them.
+
+One call to `Framework.schedule` is one scheduling cycle of kube-scheduler's
+schedulePod/findNodesThatFitPod/prioritizeNodes, done in-process and sequentially:
+
+- PreFilter each plugin once per pod (it may precompute into the CycleState, return Skip to
+  sit out this pod's filtering, narrow the candidate nodes, or reject the pod outright);
+- Filter nodes starting at `start_index` and wrapping around, stopping once
+  `num_feasible_nodes_to_find` nodes passed (so large clusters are sampled, and successive
+  pods look at different nodes);
+- a single feasible node wins without scoring; otherwise each score plugin's scores are
+  normalized to 0..100, weighted and summed, and the best node wins (ties broken randomly).
+
+On failure the result carries upstream's FitError text, including the "preemption: ..." part
+the default preemption plugin adds. Preemption itself (evicting lower-priority pods) is not
+done here; when evicting would help, the candidate nodes are reported instead.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol, Sequence
+
+from tinykube.scheduler.nodeinfo import NodeInfo
+
+MAX_NODE_SCORE = 100
+MIN_NODE_SCORE = 0
+
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+
+NO_NODES_AVAILABLE = "no nodes available to schedule pods"
+PREEMPTION_NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_PREEMPTION_VICTIMS = "No preemption victims found for incoming pod"
+NOT_ELIGIBLE_PREEMPT_NEVER = "not eligible due to preemptionPolicy=Never."
+
+
+class Code(enum.Enum):
+    SUCCESS = "Success"
+    ERROR = "Error"
+    UNSCHEDULABLE = "Unschedulable"
+    UNSCHEDULABLE_AND_UNRESOLVABLE = "UnschedulableAndUnresolvable"
+    SKIP = "Skip"
+
+
+_REJECTED = frozenset({Code.UNSCHEDULABLE, Code.UNSCHEDULABLE_AND_UNRESOLVABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A plugin's verdict. `reasons` are the user-visible strings counted in FitError;
+    `node_names` lets a PreFilter restrict the cycle to those nodes."""
+
+    code: Code = Code.SUCCESS
+    reasons: tuple[str, ...] = ()
+    plugin: str = ""
+    node_names: frozenset[str] | None = None
+
+    @property
+    def message(self) -> str:
+        return ", ".join(self.reasons)
+
+    def is_success(self) -> bool:
+        return self.code is Code.SUCCESS
+
+    def is_skip(self) -> bool:
+        return self.code is Code.SKIP
+
+    def is_rejected(self) -> bool:
+        return self.code in _REJECTED
+
+    def with_plugin(self, plugin: str) -> Status:
+        if self.plugin == plugin:
+            return self
+        return Status(self.code, self.reasons, plugin, self.node_names)
+
+
+SUCCESS = Status()
+SKIP = Status(Code.SKIP)
+
+
+def unschedulable(*reasons: str, plugin: str = "") -> Status:
+    return Status(Code.UNSCHEDULABLE, reasons, plugin)
+
+
+def unresolvable(*reasons: str, plugin: str = "") -> Status:
+    return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, reasons, plugin)
+
+
+def error(message: str, plugin: str = "") -> Status:
+    return Status(Code.ERROR, (message,), plugin)
+
+
+class CycleState(dict[str, Any]):
+    """Per-pod scratch space for one cycle; plugins keep their precomputed data under their name."""
+
+
+class FilterPlugin(Protocol):
+    """`pre_filter` runs once per pod: Skip leaves this pod's nodes unchecked by the plugin;
+    a Success carrying `node_names` limits the cycle to those nodes; Unschedulable(AndUnresolvable)
+    rejects the pod on every node. `filter` then judges one node (Success or a rejection with
+    user-visible reasons)."""
+
+    name: str
+
+    def pre_filter(self, state: CycleState, pod: dict[str, Any]) -> Status: ...
+
+    def filter(self, state: CycleState, pod: dict[str, Any], node_info: NodeInfo) -> Status: ...
+
+
+class ScorePlugin(Protocol):
+    """`score` returns an int; plugins whose raw scores are not already 0..100 also define
+    `normalize(state, pod, scores: dict[str, int]) -> None` to rescale in place."""
+
+    name: str
+    weight: int
+
+    def pre_score(self, state: CycleState, pod: dict[str, Any], node_infos: Sequence[NodeInfo]) -> Status: ...
+
+    def score(self, state: CycleState, pod: dict[str, Any], node_info: NodeInfo) -> int: ...
+
+
+def num_feasible_nodes_to_find(num_all_nodes: int, percentage_of_nodes_to_score: int | None = None) -> int:
+    """How many feasible nodes to find before scoring (kube-scheduler's adaptive sampling):
+    all nodes below 100; otherwise the given percentage, or when unset/0
+    max(5, 50 - n/125) percent, but never fewer than 100 nodes."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    percentage = percentage_of_nodes_to_score or 0
+    if percentage == 0:
+        percentage = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    num_nodes = num_all_nodes * percentage // 100
+    return max(num_nodes, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def fit_error_message(
+    num_all_nodes: int,
+    statuses: dict[str, Status],
+    absent_status: Status | None = None,
+    pre_filter_msg: str = "",
+    post_filter_msg: str = "",
+) -> str:
+    """Upstream FitError.Error(): "0/N nodes are available: <count reason, ...>. <post-filter>".
+
+    Each reason is counted over the nodes that reported it (nodes with no explicit status
+    count under `absent_status`), rendered "<count> <reason>" and sorted as strings.
+    """
+    msg = f"0/{num_all_nodes} nodes are available:"
+    if pre_filter_msg:
+        msg += f" {pre_filter_msg}."
+    else:
+        counts: Counter[str] = Counter()
+        for status in statuses.values():
+            counts.update(status.reasons)
+        missing = num_all_nodes - len(statuses)
+        if missing > 0 and absent_status is not None:
+            for reason in absent_status.reasons:
+                counts[reason] += missing
+        histogram = sorted(f"{count} {reason}" for reason, count in counts.items())
+        if histogram:
+            msg += f" {', '.join(histogram)}."
+    if post_filter_msg:
+        msg += f" {post_filter_msg}"
+    return msg
+
+
+@dataclass
+class ScheduleResult:
+    """The outcome of one cycle. On success `node_name` is set and `message` is empty."""
+
+    node_name: str | None
+    code: Code = Code.SUCCESS
+    message: str = ""
+    evaluated_nodes: int = 0
+    feasible_nodes: int = 0
+    next_start_index: int = 0
+    statuses: dict[str, Status] = field(default_factory=dict)
+    scores: dict[str, int] = field(default_factory=dict)
+    unschedulable_plugins: frozenset[str] = frozenset()
+    # nodes where evicting lower-priority pods would make room (preemption is not done here)
+    preemption_candidates: tuple[str, ...] = ()
+
+
+@dataclass
+class _PreFilterOutcome:
+    filters: tuple[FilterPlugin, ...] = ()  # the plugins whose Filter runs for this pod
+    error: Status | None = None
+    rejection: Status | None = None  # applies to every node
+    node_names: frozenset[str] | None = None  # None: all nodes
+    narrowing_plugins: frozenset[str] = frozenset()
+    unschedulable_plugins: frozenset[str] = frozenset()
+
+
+def _pod_priority(pod: dict[str, Any]) -> int:
+    return int((pod.get("spec") or {}).get("priority") or 0)
+
+
+def _plugin_list(names: Iterable[str]) -> str:
+    """Go's %v of a sorted []string: "[A B]"."""
+    return "[" + " ".join(sorted(names)) + "]"
+
+
+class Framework:
+    def __init__(
+        self,
+        filters: Sequence[FilterPlugin],
+        scorers: Sequence[ScorePlugin],
+        rng: random.Random | None = None,
+        percentage_of_nodes_to_score: int | None = None,
+    ) -> None:
+        self.filters = tuple(filters)
+        self.scorers = tuple(scorers)
+        self.rng = rng if rng is not None else random.Random()
+        self.percentage_of_nodes_to_score = percentage_of_nodes_to_score
+
+    # -- the cycle ---------------------------------------------------------------------
+
+    def schedule(self, pod: dict[str, Any], node_infos: Sequence[NodeInfo], start_index: int = 0) -> ScheduleResult:
+        num_all = len(node_infos)
+        if num_all == 0:
+            return ScheduleResult(None, Code.UNSCHEDULABLE_AND_UNRESOLVABLE, NO_NODES_AVAILABLE,
+                                  next_start_index=start_index)
+        state = CycleState()
+        pre = self._run_pre_filters(state, pod)
+        if pre.error is not None:
+            return ScheduleResult(None, Code.ERROR, pre.error.message, next_start_index=start_index)
+        if pre.rejection is not None:
+            # every node shares the PreFilter's verdict
+            rejection = pre.rejection
+            message = fit_error_message(
+                num_all, {}, rejection, rejection.message,
+                self._post_filter(state, pod, node_infos, {}, rejection, pre.filters)[0])
+            return ScheduleResult(None, Code.UNSCHEDULABLE, message, next_start_index=start_index,
+                                  unschedulable_plugins=pre.unschedulable_plugins)
+
+        nodes: Sequence[NodeInfo] = node_infos
+        absent: Status | None = None
+        if pre.node_names is not None:
+            nodes = [ni for ni in node_infos if ni.name in pre.node_names]
+            absent = unresolvable(f"node(s) didn't satisfy plugin(s) {_plugin_list(pre.narrowing_plugins)}")
+
+        feasible, statuses, failure = self._find_feasible(state, pod, nodes, start_index, pre.filters)
+        evaluated = len(feasible) + len(statuses)
+        next_start = (start_index + evaluated) % num_all
+        if failure is not None:
+            return ScheduleResult(None, Code.ERROR, failure.message, next_start_index=next_start)
+        unschedulable_plugins = {st.plugin for st in statuses.values()} | pre.unschedulable_plugins
+
+        if not feasible:
+            post_msg, candidates = self._post_filter(state, pod, node_infos, statuses, absent, pre.filters)
+            return ScheduleResult(
+                None, Code.UNSCHEDULABLE, fit_error_message(num_all, statuses, absent, "", post_msg),
+                evaluated_nodes=evaluated, next_start_index=next_start, statuses=statuses,
+                unschedulable_plugins=frozenset(unschedulable_plugins), preemption_candidates=candidates)
+
+        result = ScheduleResult(None, evaluated_nodes=evaluated, feasible_nodes=len(feasible),
+                                next_start_index=next_start, statuses=statuses,
+                                unschedulable_plugins=frozenset(unschedulable_plugins))
+        if len(feasible) == 1:
+            result.node_name = feasible[0].name
+            return result
+        totals = self._score(state, pod, feasible)
+        if isinstance(totals, Status):
+            result.code, result.message = Code.ERROR, totals.message
+            return result
+        result.scores = totals
+        result.node_name = self._select_host(feasible, totals)
+        return result
+
+    # -- steps -------------------------------------------------------------------------
+
+    def _run_pre_filters(self, state: CycleState, pod: dict[str, Any]) -> _PreFilterOutcome:
+        """Run every PreFilter: drop the plugins that Skip, intersect node restrictions, and
+        stop at the first UnschedulableAndUnresolvable (an Unschedulable one is kept, but the
+        rest still run, as upstream)."""
+        out = _PreFilterOutcome()
+        active: list[FilterPlugin] = []
+        narrowing: set[str] = set()
+        node_names: frozenset[str] | None = None
+        soft_rejection: Status | None = None
+        for pl in self.filters:
+            st = pl.pre_filter(state, pod)
+            if st.code is Code.SKIP:
+                continue
+            active.append(pl)
+            if st.code is Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+                out.rejection = st.with_plugin(pl.name)
+                out.unschedulable_plugins = frozenset({pl.name})
+                return out
+            if st.code is Code.UNSCHEDULABLE:
+                soft_rejection = st.with_plugin(pl.name)
+                continue
+            if st.code is not Code.SUCCESS:
+                out.error = error(f'running PreFilter plugin "{pl.name}": {st.message}', pl.name)
+                return out
+            if st.node_names is not None:
+                narrowing.add(pl.name)
+                node_names = st.node_names if node_names is None else node_names & st.node_names
+                if not node_names:
+                    msg = (f"node(s) didn't satisfy plugin {next(iter(narrowing))}" if len(narrowing) == 1
+                           else f"node(s) didn't satisfy plugin(s) {_plugin_list(narrowing)} simultaneously")
+                    out.rejection = unresolvable(msg)
+                    out.unschedulable_plugins = frozenset(narrowing)
+                    return out
+        out.filters = tuple(active)
+        out.unschedulable_plugins = frozenset(narrowing)
+        if soft_rejection is not None:
+            out.rejection = soft_rejection
+            out.unschedulable_plugins |= {soft_rejection.plugin}
+            return out
+        out.node_names = node_names
+        out.narrowing_plugins = frozenset(narrowing)
+        return out
+
+    def _run_filters(self, filters: tuple[FilterPlugin, ...], state: CycleState, pod: dict[str, Any],
+                     ni: NodeInfo) -> Status:
+        for pl in filters:
+            st = pl.filter(state, pod, ni)
+            if st.code is not Code.SUCCESS:
+                if st.code in _REJECTED:
+                    return st.with_plugin(pl.name)
+                return error(f'running "{pl.name}" filter plugin: {st.message}', pl.name)
+        return SUCCESS
+
+    def _find_feasible(self, state: CycleState, pod: dict[str, Any], nodes: Sequence[NodeInfo], start_index: int,
+                       filters: tuple[FilterPlugin, ...]) -> tuple[list[NodeInfo], dict[str, Status], Status | None]:
+        """Feasible nodes (up to the sampling limit), the rejected nodes' statuses, and the
+        error status if a filter failed outright."""
+        n = len(nodes)
+        to_find = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
+        if not self.scorers:
+            to_find = min(to_find, 1)
+        feasible: list[NodeInfo] = []
+        statuses: dict[str, Status] = {}
+        run = self._run_filters
+        for i in range(n if to_find else 0):
+            ni = nodes[(start_index + i) % n]
+            st = run(filters, state, pod, ni) if filters else SUCCESS
+            if st.code is Code.SUCCESS:
+                feasible.append(ni)
+                if len(feasible) >= to_find:
+                    break
+            elif st.code is Code.ERROR:
+                return feasible, statuses, st
+            else:
+                statuses[ni.name] = st
+        return feasible, statuses, None
+
+    def _score(self, state: CycleState, pod: dict[str, Any], nodes: list[NodeInfo]) -> dict[str, int] | Status:
+        totals = {ni.name: 0 for ni in nodes}
+        for pl in self.scorers:
+            st = pl.pre_score(state, pod, nodes)
+            if st.code is Code.SKIP:
+                continue
+            if st.code is not Code.SUCCESS:
+                return error(f'running PreScore plugin "{pl.name}": {st.message}', pl.name)
+            score = pl.score
+            scores = {ni.name: score(state, pod, ni) for ni in nodes}
+            normalize = getattr(pl, "normalize", None)
+            if normalize is not None:
+                normalize(state, pod, scores)
+            weight = pl.weight
+            for name, value in scores.items():
+                if not MIN_NODE_SCORE <= value <= MAX_NODE_SCORE:
+                    return error(f'plugin "{pl.name}" returns an invalid score {value}, it should in the range of '
+                                 f'[{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing', pl.name)
+                totals[name] += value * weight
+        return totals
+
+    def _select_host(self, nodes: list[NodeInfo], totals: dict[str, int]) -> str:
+        """The highest total; among equals each is equally likely (reservoir sampling)."""
+        best = nodes[0].name
+        best_score = totals[best]
+        ties = 1
+        for ni in nodes[1:]:
+            value = totals[ni.name]
+            if value > best_score:
+                best, best_score, ties = ni.name, value, 1
+            elif value == best_score:
+                ties += 1
+                if self.rng.randrange(ties) == 0:
+                    best = ni.name
+        return best
+
+    def _post_filter(self, state: CycleState, pod: dict[str, Any], node_infos: Sequence[NodeInfo],
+                     statuses: dict[str, Status], absent: Status | None,
+                     filters: tuple[FilterPlugin, ...]) -> tuple[str, tuple[str, ...]]:
+        """What default preemption would say ("preemption: ..."), and where it would evict.
+
+        Nodes rejected as UnschedulableAndUnresolvable are not helped by preemption; on the
+        others, the pod's lower-priority pods are the potential victims: none means "no
+        victims", otherwise the filters rerun as if they were gone.
+        """
+        if (pod.get("spec") or {}).get("preemptionPolicy") == "Never":
+            return f"preemption: {NOT_ELIGIBLE_PREEMPT_NEVER}", ()
+        priority = _pod_priority(pod)
+        outcome: dict[str, Status] = {}
+        candidates: list[str] = []
+        for ni in node_infos:
+            st = statuses.get(ni.name, absent)
+            if st is None or st.code is Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+                outcome[ni.name] = unresolvable(PREEMPTION_NOT_HELPFUL)
+                continue
+            victims = [p for p in ni.pods.values() if _pod_priority(p) < priority]
+            if not victims:
+                outcome[ni.name] = unresolvable(NO_PREEMPTION_VICTIMS)
+                continue
+            trial = ni.clone()
+            for victim in victims:
+                trial.remove_pod(victim)
+            st = self._run_filters(filters, state, pod, trial)
+            if st.code is Code.SUCCESS:
+                candidates.append(ni.name)
+            else:
+                outcome[ni.name] = st
+        if candidates:
+            return "", tuple(candidates)
+        return "preemption: " + fit_error_message(len(node_infos), outcome), ()
+
+
+def default_normalize(scores: dict[str, int], reverse: bool = False) -> None:
+    """Rescale scores in place from [0, max] to [0, 100] (upstream DefaultNormalizeScore);
+    with `reverse`, lower raw scores end up higher. All-zero input becomes all 0 (or all 100
+    reversed)."""
+    highest = max(scores.values(), default=0)
+    if highest == 0:
+        if reverse:
+            for name in scores:
+                scores[name] = MAX_NODE_SCORE
+        return
+    for name, value in scores.items():
+        value = MAX_NODE_SCORE * value // highest
+        scores[name] = MAX_NODE_SCORE - value if reverse else value
+
+
+def default_framework(rng: random.Random | None = None,
+                      percentage_of_nodes_to_score: int | None = None) -> Framework:
+    """The default profile: upstream's in-tree filters in upstream order, and its scores with
+    upstream weights (OwnerSpread standing in for PodTopologySpread's system defaults)."""
+    from tinykube.scheduler.plugins.balanced_allocation import BalancedAllocation
+    from tinykube.scheduler.plugins.node_affinity import NodeAffinity
+    from tinykube.scheduler.plugins.node_name import NodeName
+    from tinykube.scheduler.plugins.node_ports import NodePorts
+    from tinykube.scheduler.plugins.node_resources_fit import NodeResourcesFit
+    from tinykube.scheduler.plugins.node_unschedulable import NodeUnschedulable
+    from tinykube.scheduler.plugins.owner_spread import OwnerSpread
+    from tinykube.scheduler.plugins.taint_toleration import TaintToleration
+
+    taints, affinity, fit = TaintToleration(weight=3), NodeAffinity(weight=2), NodeResourcesFit(weight=1)
+    return Framework(
+        filters=[NodeUnschedulable(), NodeName(), taints, affinity, NodePorts(), fit],
+        scorers=[taints, affinity, fit, OwnerSpread(weight=2), BalancedAllocation(weight=1)],
+        rng=rng,
+        percentage_of_nodes_to_score=percentage_of_nodes_to_score,
+    )

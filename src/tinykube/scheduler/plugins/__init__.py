@@ -1,0 +1,1 @@
+"""In-tree scheduler plugins, one module each; `framework.default_framework` wires them up."""

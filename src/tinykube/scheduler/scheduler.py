@@ -1,0 +1,226 @@
+"""The scheduler's moving parts around the pure framework: queues, cache, binding, events.
+
+Pods without a node are queued; one at a time the framework picks a node from the cached
+node infos; the choice is *assumed* at once (its resources count against the node) and the
+binding is written in the background, as upstream binds asynchronously. A pod that fits
+nowhere gets PodScheduled=False/Unschedulable and a FailedScheduling event, and waits until
+a node appears or changes or a pod goes away, then retries after a per-pod backoff
+(1 s doubling to 10 s, upstream's defaults). Unschedulable pods are also retried every five
+minutes regardless, as upstream flushes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Any
+
+from tinykube.client.api import NODES, PODS, Client, Obj, object_key
+from tinykube.client.events import EventRecorder
+from tinykube.client.informer import EventHandler, InformerFactory, by_node_name
+from tinykube.client.workqueue import QueueShutDown, WorkQueue
+from tinykube.machinery.errors import StatusError
+from tinykube.scheduler.framework import Framework, default_framework
+from tinykube.scheduler.nodeinfo import NodeInfo
+
+log = logging.getLogger(__name__)
+
+SCHEDULER_NAME = "default-scheduler"
+INITIAL_BACKOFF = 1.0
+MAX_BACKOFF = 10.0
+UNSCHEDULABLE_FLUSH = 300.0  # podMaxInUnschedulablePodsDuration
+
+
+def needs_scheduling(pod: Obj, scheduler_name: str = SCHEDULER_NAME) -> bool:
+    spec = pod.get("spec") or {}
+    return (not spec.get("nodeName") and (spec.get("schedulerName") or SCHEDULER_NAME) == scheduler_name
+            and not pod["metadata"].get("deletionTimestamp") and not spec.get("schedulingGates")
+            and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"))
+
+
+def counts_on_node(pod: Obj) -> bool:
+    return bool((pod.get("spec") or {}).get("nodeName")) and \
+        (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+
+def _scheduling_inputs(pod: Obj) -> tuple[Any, Any]:
+    """What may change a failed pod's chances: its spec and labels (not its status)."""
+    return pod.get("spec"), (pod.get("metadata") or {}).get("labels")
+
+
+class Scheduler:
+    def __init__(self, client: Client, clock: Any, informers: InformerFactory, framework: Framework | None = None,
+                 name: str = SCHEDULER_NAME, rng: random.Random | None = None) -> None:
+        self.client = client
+        self.clock = clock
+        self.name = name
+        self.framework = framework or default_framework(rng)
+        self.recorder = EventRecorder(client, clock, name)
+        self.nodes = informers.informer(NODES)
+        self.pods = informers.informer(PODS, {"node": by_node_name})
+        self.queue = WorkQueue(clock, name="scheduler")
+        self.node_infos: dict[str, NodeInfo] = {}
+        self.placed: dict[str, str] = {}  # pod uid -> node it counts against (bound or assumed)
+        self.unschedulable: dict[str, int] = {}  # pod key -> failed attempts
+        self.next_start = 0
+        self.scheduled = 0
+        self._binding: set[asyncio.Task[None]] = set()
+        self.nodes.add_handler(EventHandler(self._node_added, lambda old, new: self._node_added(new), self._node_deleted))
+        self.pods.add_handler(EventHandler(self._pod_added, self._pod_updated, self._pod_deleted))
+
+    # ------------------------------------------------------------------ cache upkeep
+
+    def _node_added(self, node: Obj) -> None:
+        name = node["metadata"]["name"]
+        info = self.node_infos.get(name)
+        if info is None:
+            info = self.node_infos[name] = NodeInfo(node)
+            for pod in self.pods.cache.by_index("node", name):  # bound before we saw the node
+                if counts_on_node(pod):
+                    info.add_pod(pod)
+                    self.placed[pod["metadata"].get("uid", "")] = name
+        else:
+            info.set_node(node)
+        self._retry_unschedulable()
+
+    def _node_deleted(self, node: Obj) -> None:
+        self.node_infos.pop(node["metadata"]["name"], None)
+
+    def _account(self, pod: Obj) -> None:
+        uid = pod["metadata"].get("uid", "")
+        was = self.placed.get(uid)
+        if was is not None and counts_on_node(pod) and pod["spec"]["nodeName"] == was:
+            return  # a status change of a placed pod: its requests (immutable) are counted already
+        if was is not None and was in self.node_infos:
+            self.node_infos[was].remove_pod(pod)
+        self.placed.pop(uid, None)
+        if counts_on_node(pod):
+            node = pod["spec"]["nodeName"]
+            info = self.node_infos.get(node)
+            if info is not None:
+                info.add_pod(pod)
+            self.placed[uid] = node
+
+    def _pod_added(self, pod: Obj) -> None:
+        self._account(pod)
+        if needs_scheduling(pod, self.name):
+            self.queue.add(object_key(pod))
+
+    def _pod_updated(self, old: Obj, pod: Obj) -> None:
+        self._account(pod)
+        key = object_key(pod)
+        if not needs_scheduling(pod, self.name):
+            self.unschedulable.pop(key, None)
+            if (old.get("status") or {}).get("phase") != (pod.get("status") or {}).get("phase"):
+                self._retry_unschedulable()  # a pod finishing frees its node's resources
+            return
+        if key in self.unschedulable:
+            if _scheduling_inputs(old) != _scheduling_inputs(pod):
+                self.unschedulable.pop(key, None)
+                self.queue.add(key)
+            return  # our own condition update: nothing new to try
+        self.queue.add(key)
+
+    def _pod_deleted(self, pod: Obj) -> None:
+        uid = pod["metadata"].get("uid", "")
+        node = self.placed.pop(uid, None)
+        if node is not None and node in self.node_infos:
+            self.node_infos[node].remove_pod(pod)
+            self._retry_unschedulable()
+        self.unschedulable.pop(object_key(pod), None)
+
+    def _retry_unschedulable(self) -> None:
+        for key, attempts in list(self.unschedulable.items()):
+            del self.unschedulable[key]
+            self.queue.add_after(key, min(MAX_BACKOFF, INITIAL_BACKOFF * 2 ** max(0, attempts - 1)))
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self) -> None:
+        await self.nodes.wait_synced()
+        await self.pods.wait_synced()
+        tasks = [asyncio.create_task(self.recorder.run(), name="scheduler-events"),
+                 asyncio.create_task(self._flush_unschedulable(), name="scheduler-flush")]
+        try:
+            while True:
+                try:
+                    key = await self.queue.get()
+                except QueueShutDown:
+                    return
+                try:
+                    await self.schedule_one(key)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("scheduling %s failed", key)
+                    self.queue.add_rate_limited(key)
+                finally:
+                    self.queue.done(key)
+        finally:
+            self.queue.shut_down()
+            for task in tasks + list(self._binding):
+                task.cancel()
+
+    async def _flush_unschedulable(self) -> None:
+        while True:
+            await self.clock.sleep(UNSCHEDULABLE_FLUSH)
+            self._retry_unschedulable()
+
+    async def schedule_one(self, key: str) -> None:
+        pod = self.pods.cache.get(key)
+        if pod is None or not needs_scheduling(pod, self.name) or pod["metadata"].get("uid") in self.placed:
+            return
+        result = self.framework.schedule(pod, list(self.node_infos.values()), self.next_start)
+        self.next_start = result.next_start_index
+        if result.node_name is None:
+            await self._record_failure(key, pod, result.message)
+            return
+        self.queue.forget(key)
+        assumed = dict(pod, spec=dict(pod["spec"], nodeName=result.node_name))
+        self._account(assumed)
+        task = asyncio.create_task(self._bind(key, pod, result.node_name))
+        self._binding.add(task)
+        task.add_done_callback(self._binding.discard)
+
+    async def _bind(self, key: str, pod: Obj, node_name: str) -> None:
+        meta = pod["metadata"]
+        try:
+            await self.client.bind(pod, node_name)
+        except StatusError as exc:
+            if exc.code == 404:
+                self._pod_deleted(pod)
+                return
+            current = self.pods.cache.get(key)
+            if current is not None and (current.get("spec") or {}).get("nodeName"):
+                return  # bound meanwhile (by someone else or an earlier attempt)
+            self._pod_deleted(pod)  # forget the assumption
+            log.info("binding %s to %s failed: %s", key, node_name, exc.message)
+            self.queue.add_rate_limited(key)
+            return
+        self.scheduled += 1
+        self.recorder.event(pod, "Normal", "Scheduled",
+                            f"Successfully assigned {meta['namespace']}/{meta['name']} to {node_name}")
+
+    async def _record_failure(self, key: str, pod: Obj, message: str) -> None:
+        self.unschedulable[key] = self.unschedulable.get(key, 0) + 1
+        self.recorder.event(pod, "Warning", "FailedScheduling", message)
+        status = pod.get("status") or {}
+        conditions = status.get("conditions") or []
+        old = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
+        if old and old.get("status") == "False" and old.get("reason") == "Unschedulable" and old.get("message") == message:
+            return
+        condition = {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                     "lastTransitionTime": old["lastTransitionTime"] if old and old.get("status") == "False"
+                     and old.get("lastTransitionTime") else self.clock.rfc3339(),
+                     "reason": "Unschedulable", "message": message}
+        new_status = dict(status, phase=status.get("phase") or "Pending",
+                          conditions=[c for c in conditions if c.get("type") != "PodScheduled"] + [condition])
+        try:
+            await self.client.update_status(PODS, dict(pod, status=new_status))
+        except StatusError as exc:
+            if exc.code == 409:  # our copy was stale: try again with the fresh one
+                self.unschedulable.pop(key, None)
+                self.queue.add_after(key, INITIAL_BACKOFF)
+            elif exc.code != 404:
+                raise
