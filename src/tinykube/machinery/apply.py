@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
+import orjson
+
 from tinykube.machinery import errors
 from tinykube.machinery.fieldsets import (
     FieldPathError,
@@ -269,6 +271,8 @@ def _container(lhs: Any, rhs: Any, node: SchemaNode | None) -> str:
 
 def _compare(lhs: Any, rhs: Any, node: SchemaNode | None, path: Path, implied: bool,
              acc: dict[str, list[Path]]) -> None:
+    if isinstance(lhs, (dict, list)) and isinstance(rhs, (dict, list)) and json_equal(lhs, rhs):
+        return  # an unchanged subtree: nothing inside it was added, modified or removed
     kind = _container(lhs, rhs, node)
     if kind == "leaf":
         if lhs is _MISSING:
@@ -335,12 +339,23 @@ def _compare_lists(lhs: list[Any], rhs: list[Any], node: SchemaNode | None, path
 
 def json_equal(a: Any, b: Any) -> bool:
     """Equality of JSON values, keeping booleans distinct from numbers."""
+    if isinstance(a, (dict, list)) and isinstance(b, (dict, list)):
+        # Python's == (C speed) can only err by taking True for 1; identical JSON text settles it
+        if a != b:
+            return False
+        if orjson.dumps(a) == orjson.dumps(b):
+            return True
+        return _json_equal_slow(a, b)
+    return _json_equal_slow(a, b)
+
+
+def _json_equal_slow(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_json_equal_slow(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_json_equal_slow(x, y) for x, y in zip(a, b))
     if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
         return False
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
@@ -671,6 +686,18 @@ def _without_managed_fields(obj: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _compare_view(obj: dict[str, Any] | None, skip: set[str]) -> dict[str, Any]:
+    """A shallow, read-only view of `obj` for comparing: no managedFields and no top-level
+    fields outside the write's reach (copying whole objects per write was the hot spot)."""
+    if not obj:
+        return {}
+    out = {k: v for k, v in obj.items() if k not in skip}
+    meta = out.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        out["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
+    return out
+
+
 def _object_id(obj: dict[str, Any]) -> str:
     meta = obj.get("metadata") or {}
     api_version = obj.get("apiVersion", "")
@@ -801,14 +828,14 @@ def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, ma
     The request's own managedFields are honoured when valid (an empty list resets them);
     an existing object without managedFields stays untracked, as upstream."""
     managed = _managed_for_update(old, new, subresource)
-    old_obj = _without_managed_fields(old)
-    new_obj = _without_managed_fields(new)
-    creating = not (old_obj.get("metadata") or {}).get("uid")
+    creating = not ((old or {}).get("metadata") or {}).get("uid")
     if not managed and not creating:
         # objects written without field tracking stay untracked until the first apply
         _store_managed_fields(new, managed)
         return
-    reset = reset_fields(subresource, ignore_status, old_obj, new_obj)
+    reset = reset_fields(subresource, ignore_status, old or {}, new)
+    reset_tops = {path[0].text for path in reset if len(path) == 1}
+    old_obj, new_obj = _compare_view(old, reset_tops), _compare_view(new, reset_tops)
     entry = ManagedEntry(manager, operation, api_version, FieldSet(), subresource, now)
     _record_update(managed, old_obj, new_obj, entry, node, reset)
     _cap_update_managers(managed)

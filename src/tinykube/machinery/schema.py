@@ -128,6 +128,10 @@ class SchemaNode:
             return None
         return SchemaNode(props[key])
 
+    @property
+    def has_fields(self) -> bool:
+        return bool(self._resolved().schema.get("properties"))
+
     def fields(self) -> dict[str, SchemaNode]:
         props = self._resolved().schema.get("properties") or {}
         return {k: SchemaNode(v) for k, v in props.items()}

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import enum
 import random
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
+
+import orjson
 
 from tinykube.scheduler.nodeinfo import NodeInfo
 
@@ -215,6 +217,7 @@ class Framework:
         self.scorers = tuple(scorers)
         self.rng = rng if rng is not None else random.Random()
         self.percentage_of_nodes_to_score = percentage_of_nodes_to_score
+        self._verdicts = VerdictCache()
 
     # -- the cycle ---------------------------------------------------------------------
 
@@ -224,6 +227,7 @@ class Framework:
             return ScheduleResult(None, Code.UNSCHEDULABLE_AND_UNRESOLVABLE, NO_NODES_AVAILABLE,
                                   next_start_index=start_index)
         state = CycleState()
+        state[VERDICTS] = self._verdicts.for_pod(pod)
         pre = self._run_pre_filters(state, pod)
         if pre.error is not None:
             return ScheduleResult(None, Code.ERROR, pre.error.message, next_start_index=start_index)
@@ -336,9 +340,15 @@ class Framework:
         feasible: list[NodeInfo] = []
         statuses: dict[str, Status] = {}
         run = self._run_filters
+        verdicts: dict[str, list[Any]] = state[VERDICTS]
         for i in range(n if to_find else 0):
             ni = nodes[(start_index + i) % n]
-            st = run(filters, state, pod, ni) if filters else SUCCESS
+            entry = verdicts.get(ni.name)
+            if entry is not None and entry[0] == ni.generation:
+                st = entry[1]
+            else:
+                st = run(filters, state, pod, ni) if filters else SUCCESS
+                verdicts[ni.name] = [ni.generation, st, [None] * len(self.scorers), None]
             if st.code is Code.SUCCESS:
                 feasible.append(ni)
                 if len(feasible) >= to_find:
@@ -350,40 +360,59 @@ class Framework:
         return feasible, statuses, None
 
     def _score(self, state: CycleState, pod: dict[str, Any], nodes: list[NodeInfo]) -> dict[str, int] | Status:
-        totals = {ni.name: 0 for ni in nodes}
-        for pl in self.scorers:
+        """Weighted sum of every active plugin's (normalized) score per node.
+
+        Raw scores come from the verdict cache when the node has not changed. Plugins without
+        a normalize step add a fixed amount per node, cached as one sum; a normalizing plugin
+        whose raw scores are all equal adds the same amount everywhere, so it is normalized
+        once instead of per node.
+        """
+        verdicts: dict[str, list[Any]] = state[VERDICTS]
+        active: list[tuple[int, ScorePlugin]] = []
+        for index, pl in enumerate(self.scorers):
             st = pl.pre_score(state, pod, nodes)
             if st.code is Code.SKIP:
                 continue
             if st.code is not Code.SUCCESS:
                 return error(f'running PreScore plugin "{pl.name}": {st.message}', pl.name)
-            score = pl.score
-            scores = {ni.name: score(state, pod, ni) for ni in nodes}
-            normalize = getattr(pl, "normalize", None)
-            if normalize is not None:
-                normalize(state, pod, scores)
-            weight = pl.weight
+            active.append((index, pl))
+        fixed = [(i, pl) for i, pl in active if getattr(pl, "normalize", None) is None]
+        normalized = [(i, pl) for i, pl in active if getattr(pl, "normalize", None) is not None]
+        totals: dict[str, int] = {}
+        for ni in nodes:
+            entry = verdicts[ni.name]  # the filter pass just refreshed this node's entry
+            if entry[3] is None:
+                raw = entry[2]
+                for i, pl in active:
+                    if raw[i] is None:
+                        raw[i] = pl.score(state, pod, ni)
+                total = 0
+                for i, pl in fixed:
+                    if not MIN_NODE_SCORE <= raw[i] <= MAX_NODE_SCORE:
+                        return _invalid_score(pl, raw[i])
+                    total += raw[i] * pl.weight
+                entry[3] = total
+            totals[ni.name] = entry[3]
+        for i, pl in normalized:
+            scores = {ni.name: verdicts[ni.name][2][i] for ni in nodes}
+            values = set(scores.values())
+            if len(values) == 1:  # the same everywhere: normalize one, add it to all
+                one = {nodes[0].name: values.pop()}
+                pl.normalize(state, pod, one)  # type: ignore[attr-defined]
+                scores = dict.fromkeys(scores, one[nodes[0].name])
+            else:
+                pl.normalize(state, pod, scores)  # type: ignore[attr-defined]
             for name, value in scores.items():
                 if not MIN_NODE_SCORE <= value <= MAX_NODE_SCORE:
-                    return error(f'plugin "{pl.name}" returns an invalid score {value}, it should in the range of '
-                                 f'[{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing', pl.name)
-                totals[name] += value * weight
+                    return _invalid_score(pl, value)
+                totals[name] += value * pl.weight
         return totals
 
     def _select_host(self, nodes: list[NodeInfo], totals: dict[str, int]) -> str:
-        """The highest total; among equals each is equally likely (reservoir sampling)."""
-        best = nodes[0].name
-        best_score = totals[best]
-        ties = 1
-        for ni in nodes[1:]:
-            value = totals[ni.name]
-            if value > best_score:
-                best, best_score, ties = ni.name, value, 1
-            elif value == best_score:
-                ties += 1
-                if self.rng.randrange(ties) == 0:
-                    best = ni.name
-        return best
+        """The highest total; among equals each is equally likely."""
+        best_score = max(totals[ni.name] for ni in nodes)
+        best = [ni.name for ni in nodes if totals[ni.name] == best_score]
+        return best[0] if len(best) == 1 else self.rng.choice(best)
 
     def _post_filter(self, state: CycleState, pod: dict[str, Any], node_infos: Sequence[NodeInfo],
                      statuses: dict[str, Status], absent: Status | None,
@@ -419,6 +448,49 @@ class Framework:
         if candidates:
             return "", tuple(candidates)
         return "preemption: " + fit_error_message(len(node_infos), outcome), ()
+
+
+def _invalid_score(pl: ScorePlugin, value: int) -> Status:
+    return error(f'plugin "{pl.name}" returns an invalid score {value}, it should in the range of '
+                 f'[{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing', pl.name)
+
+
+VERDICTS = "framework/verdicts"
+MAX_POD_SHAPES = 64
+
+
+class VerdictCache:
+    """Filter verdicts and raw scores per (pod shape, node), valid while the node's generation holds.
+
+    Pods of one ReplicaSet or Job share their spec and owner, so after the first of them the
+    others need only a dictionary lookup per node instead of every plugin, until the node
+    changes (a pod lands on it, its labels or taints change). Every plugin's Filter and Score
+    depend only on the pod and that one node, which is what makes this safe; normalization
+    still runs over each cycle's feasible nodes.
+    """
+
+    def __init__(self, max_shapes: int = MAX_POD_SHAPES) -> None:
+        self.max_shapes = max_shapes
+        self._by_shape: OrderedDict[bytes, dict[str, list[Any]]] = OrderedDict()
+
+    @staticmethod
+    def shape(pod: dict[str, Any]) -> bytes:
+        meta = pod.get("metadata") or {}
+        spec = dict(pod.get("spec") or {})
+        spec.pop("nodeName", None)
+        owner = next((r.get("uid") for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+        return orjson.dumps([spec, owner, meta.get("labels")], option=orjson.OPT_SORT_KEYS)
+
+    def for_pod(self, pod: dict[str, Any]) -> dict[str, list[Any]]:
+        key = self.shape(pod)
+        entries = self._by_shape.get(key)
+        if entries is None:
+            entries = self._by_shape[key] = {}
+            while len(self._by_shape) > self.max_shapes:
+                self._by_shape.popitem(last=False)
+        else:
+            self._by_shape.move_to_end(key)
+        return entries
 
 
 def default_normalize(scores: dict[str, int], reverse: bool = False) -> None:

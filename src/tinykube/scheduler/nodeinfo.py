@@ -8,6 +8,7 @@ counted while Pending or Running (an assumed pod counts before it starts); termi
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,9 @@ from tinykube.scheduler.resources import (
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 ALL_IPS = "0.0.0.0"
+
+
+_GENERATIONS = itertools.count(1)  # unique across all NodeInfos: a re-created node never matches old verdicts
 
 
 def pod_key(pod: dict[str, Any]) -> str:
@@ -69,6 +73,8 @@ class NodeInfo:
     # controller ownerReference uid -> number of its pods on this node
     owner_counts: Counter[str] = field(default_factory=Counter, init=False)
     _contributions: dict[str, _Contribution] = field(default_factory=dict, init=False, repr=False)
+    # bumped on every change, so a cached filter verdict or score for this node can be trusted
+    generation: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.set_node(self.node)
@@ -83,6 +89,7 @@ class NodeInfo:
     def set_node(self, node: dict[str, Any]) -> None:
         """Replace the node object (labels, taints, allocatable may have changed)."""
         self.node = node
+        self.generation = next(_GENERATIONS)
         spec = node.get("spec") or {}
         self.name = (node.get("metadata") or {}).get("name") or ""
         self.allocatable = node_allocatable(node)
@@ -97,6 +104,7 @@ class NodeInfo:
         """Account for `pod` on this node; re-adding a known pod replaces its old version,
         and a terminal pod is removed instead of added."""
         key = pod_key(pod)
+        self.generation = next(_GENERATIONS)
         if key in self._contributions:
             self._forget(key)
         if is_terminal(pod):
@@ -116,6 +124,7 @@ class NodeInfo:
         return pod_key(pod) in self.pods
 
     def _forget(self, key: str) -> None:
+        self.generation = next(_GENERATIONS)
         self._apply(self._contributions.pop(key), -1)
         del self.pods[key]
 
@@ -153,6 +162,7 @@ class NodeInfo:
         twin.used_ports_any_ip = Counter(self.used_ports_any_ip)
         twin.owner_counts = Counter(self.owner_counts)
         twin._contributions = dict(self._contributions)
+        twin.generation = -1  # a what-if copy: never matches a cached verdict
         return twin
 
 
