@@ -17,10 +17,15 @@ from helpers import Cluster, new_cluster, unique_namespace, wait_until
 TIME_SCALE = 10
 
 
+SLOW_STAGES = "stages:\n- {step: start, selector: app=slow, delay: 1h}\n"
+
+
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory):
-    c = new_cluster(tmp_path_factory.mktemp("sim"))
-    c.start(("--sim-nodes", "3", "--time-scale", str(TIME_SCALE)))
+    tmp = tmp_path_factory.mktemp("sim")
+    (tmp / "stages.yaml").write_text(SLOW_STAGES)
+    c = new_cluster(tmp)
+    c.start(("--sim-nodes", "3", "--time-scale", str(TIME_SCALE), "--sim-stages", str(tmp / "stages.yaml")))
     yield c
     c.stop()
 
@@ -349,3 +354,21 @@ def test_simulated_nodes_added_and_removed_with_kubectl(sim: Cluster, sns: str):
     sim.kubectl("delete", "node", "extra-1")
     # PodGC removes pods of a deleted node after its 40 s quarantine (4 s at 10x)
     wait_until(lambda: sim.kubectl("get", "pod", "in-z9", "-n", sns, check=False).returncode != 0, 30, 0.3)
+
+
+def test_stages_file_holds_a_pod_in_container_creating(sim: Cluster, sns: str):
+    sim.kubectl("run", "slow", "--image=nginx", "-l", "app=slow", "-n", sns)
+    row = wait_until(lambda: (r := sim.kubectl("get", "pod", "slow", "-n", sns, "--no-headers").stdout.split())
+                     and r[2] == "ContainerCreating" and r, 15, 0.2)
+    assert row[1] == "0/1"
+    waiting = pod(sim, sns, "slow")["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert waiting["reason"] == "ContainerCreating"
+
+
+def test_bad_stages_file_is_refused_at_start(tmp_path):
+    bad = tmp_path / "stages.yaml"
+    bad.write_text("stages:\n- {step: boot}\n")
+    c = new_cluster(tmp_path)
+    with pytest.raises(RuntimeError) as exc:
+        c.start(("--sim-stages", str(bad)))
+    assert "stages[0].step: must be one of create, start, ready, terminate" in str(exc.value)
