@@ -27,6 +27,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tinykube.machinery.gorepr import go_duration_string
+
 Obj = dict[str, Any]
 
 BACKOFF_INITIAL = 10.0  # seconds: the kubelet's initial container restart back-off
@@ -206,30 +208,7 @@ def backoff_expired(seconds_since_last_backoff: float) -> bool:
 
 def go_duration(seconds: float) -> str:
     """A duration as Go's time.Duration prints it: 10s, 1m20s, 5m0s, 1h0m0s, 1.5s, 500ms."""
-    nanos = round(seconds * 1e9)
-    if nanos == 0:
-        return "0s"
-    sign, nanos = ("-", -nanos) if nanos < 0 else ("", nanos)
-    if nanos < 1_000_000_000:
-        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
-            if nanos >= size:
-                return sign + _decimal(nanos, size) + unit
-    hours, rest = divmod(nanos, 3600 * 10**9)
-    minutes, rest = divmod(rest, 60 * 10**9)
-    text = _decimal(rest, 10**9) + "s"
-    if hours or minutes:
-        text = f"{minutes}m" + text
-    if hours:
-        text = f"{hours}h" + text
-    return sign + text
-
-
-def _decimal(value: int, size: int) -> str:
-    whole, frac = divmod(value, size)
-    if not frac:
-        return str(whole)
-    digits = str(frac).rjust(len(str(size)) - 1, "0").rstrip("0")
-    return f"{whole}.{digits}"
+    return go_duration_string(round(seconds * 1e9))
 
 
 def format_pod(pod: Obj) -> str:
@@ -279,7 +258,7 @@ def _container_statuses(pod: Obj, specs: list[Obj], states: list[ContainerState]
     for name, spec in entries:
         state = by_name.get(name)
         if state is not None:
-            status = _runtime_status(pod, state, spec, init=init)
+            status = _runtime_status(pod, state, spec)
         else:
             status = _default_status(pod, name, spec, old.get(name), has_init)
         _apply_probe_rules(status, spec, init=init)
@@ -287,7 +266,7 @@ def _container_statuses(pod: Obj, specs: list[Obj], states: list[ContainerState]
     return out
 
 
-def _runtime_status(pod: Obj, state: ContainerState, spec: Obj, *, init: bool) -> Obj:
+def _runtime_status(pod: Obj, state: ContainerState, spec: Obj) -> Obj:
     status = state.to_api()
     if not status["image"]:
         status["image"] = spec.get("image", "")

@@ -40,3 +40,31 @@ def go_repr(value: Any) -> str:
             return "[]string{" + ", ".join(go_quote(v) for v in value) + "}"
         return "[]interface {}{" + ", ".join(go_repr(v) for v in value) + "}"
     return go_quote(str(value))
+
+
+def go_duration_string(nanos: int) -> str:
+    """Format nanoseconds like Go's time.Duration.String ("1h2m3.5s", "150ms", "0s")."""
+    if nanos == 0:
+        return "0s"
+    sign = "-" if nanos < 0 else ""
+    n = abs(nanos)
+    if n < 1_000_000_000:
+        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if n >= size:
+                return sign + _fraction(n, size) + unit
+    hours, rest = divmod(n, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    text = _fraction(rest, 1_000_000_000) + "s"
+    if hours or minutes:
+        text = f"{minutes}m" + text
+    if hours:
+        text = f"{hours}h" + text
+    return sign + text
+
+
+def _fraction(value: int, unit: int) -> str:
+    whole, frac = divmod(value, unit)
+    if not frac:
+        return str(whole)
+    digits = str(frac).rjust(len(str(unit)) - 1, "0").rstrip("0")
+    return f"{whole}.{digits}"

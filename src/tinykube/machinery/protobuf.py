@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from tinykube.machinery.gorepr import go_duration_string
+
 __all__ = ["MAGIC", "ProtobufError", "decode_kubernetes_protobuf"]
 
 MAGIC = b"k8s\x00"
@@ -450,34 +452,6 @@ def _utc(seconds: int) -> datetime.datetime:
 def _duration_json(values: dict[int, Any], present: bool, tables: Schema, depth: int) -> str:
     """metav1.Duration: Go's time.Duration.String() of the nanoseconds."""
     return go_duration_string(values.get(1, 0))
-
-
-def go_duration_string(nanos: int) -> str:
-    """Format nanoseconds like Go's time.Duration.String ("1h2m3.5s", "150ms", "0s")."""
-    if nanos == 0:
-        return "0s"
-    sign = "-" if nanos < 0 else ""
-    n = abs(nanos)
-    if n < 1_000_000_000:
-        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
-            if n >= size:
-                return sign + _fraction(n, size) + unit
-    hours, rest = divmod(n, 3_600_000_000_000)
-    minutes, rest = divmod(rest, 60_000_000_000)
-    text = _fraction(rest, 1_000_000_000) + "s"
-    if hours or minutes:
-        text = f"{minutes}m" + text
-    if hours:
-        text = f"{hours}h" + text
-    return sign + text
-
-
-def _fraction(value: int, unit: int) -> str:
-    whole, frac = divmod(value, unit)
-    if not frac:
-        return str(whole)
-    digits = str(frac).rjust(len(str(unit)) - 1, "0").rstrip("0")
-    return f"{whole}.{digits}"
 
 
 def _quantity_json(values: dict[int, Any], present: bool, tables: Schema, depth: int) -> str:
