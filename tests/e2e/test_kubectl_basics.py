@@ -212,6 +212,12 @@ def test_invalid_manifests_print_upstream_errors(cluster: Cluster, ns: str) -> N
     bad_name = DEPLOYMENT.replace("name: nginx-deployment", "name: Nginx_Deployment")
     out = cluster.kubectl("create", "-n", ns, "-f", "-", input=bad_name, check=False)
     assert out.returncode != 0 and 'metadata.name: Invalid value: "Nginx_Deployment"' in out.stderr
+    quoted = DEPLOYMENT.replace("replicas: 3", 'replicas: "3"')
+    out = cluster.kubectl("apply", "-n", ns, "-f", "-", input=quoted, check=False)
+    assert out.returncode != 0
+    assert ('Error from server (BadRequest): error when creating "STDIN": Deployment in version "v1" cannot be '
+            'handled as a Deployment: json: cannot unmarshal string into Go struct field '
+            'DeploymentSpec.spec.replicas of type int32') in out.stderr, out.stderr
     assert cluster.kubectl("get", "deploy", "-n", ns).stdout == ""
 
 

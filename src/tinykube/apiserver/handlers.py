@@ -20,6 +20,7 @@ from tinykube.clock import Clock
 from tinykube.machinery import errors
 from tinykube.machinery.errors import StatusError
 from tinykube.machinery.schema import SchemaNode
+from tinykube.machinery.typecheck import first_type_error
 from tinykube.registry.patching import apply_patch
 from tinykube.registry.pods import bind_pod, evict_pod
 from tinykube.registry.objects import DeleteOptions, ListOptions, ObjectRegistry, WriteOptions
@@ -296,6 +297,10 @@ class ResourceHandlers:
         node = SchemaNode.for_kind(res.group, res.version, res.kind)
         if node is None:
             return []
+        mistyped = first_type_error(obj, node)
+        if mistyped:
+            raise errors.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                                     f'{mistyped}')
         unknown = find_unknown_fields(obj, node, sort_keys=from_yaml)  # upstream sorts YAML keys
         if not unknown:
             return []
