@@ -22,7 +22,9 @@ from tinykube.client.informer import InformerFactory
 from tinykube.client.leaderelection import LeaderElector
 from tinykube.client.local import LocalClient
 from tinykube.controllers.nodelifecycle import NodeLifecycleController
+from tinykube.controllers.garbagecollector import GarbageCollector
 from tinykube.controllers.podgc import PodGarbageCollector
+from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS, ReplicaController
 from tinykube.kubelet.agent import NodeAgent
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.registry.objects import ObjectRegistry
@@ -65,6 +67,10 @@ class Components:
         self.node_lifecycle = NodeLifecycleController(self.controller_client, clock, self.informers,
                                                       grace_period=options.node_grace_period)
         self.pod_gc = PodGarbageCollector(self.controller_client, clock, self.informers)
+        self.garbage_collector = GarbageCollector(self.controller_client, clock, self.informers)
+        self.replicasets = ReplicaController(self.controller_client, clock, self.informers, REPLICASETS)
+        self.replication_controllers = ReplicaController(self.controller_client, clock, self.informers,
+                                                         REPLICATION_CONTROLLERS)
         self.agent = NodeAgent(LocalClient(registry, "kubelet"), clock, self.informers,
                                local_node=local_node_name() if options.local_node else None,
                                sim_nodes=options.sim_nodes, stages=options.stages)
@@ -73,7 +79,8 @@ class Components:
         return LeaderElector(self.controller_client, self.clock, name, self.identity)
 
     async def _controller_manager(self) -> None:
-        await asyncio.gather(self.node_lifecycle.run(), self.pod_gc.run(),
+        await asyncio.gather(self.node_lifecycle.run(), self.pod_gc.run(), self.replicasets.run(),
+                             self.replication_controllers.run(), self.garbage_collector.run(),
                              *(run() for run in self.options.extra_controllers))
 
     def start(self) -> list[asyncio.Task[None]]:

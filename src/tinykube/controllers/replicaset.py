@@ -1,0 +1,294 @@
+"""ReplicaSets and ReplicationControllers: keep `replicas` pods matching the selector.
+
+One controller serves both kinds (they differ only in how the selector is written). The
+client-go shape: informer handlers enqueue owner keys; `sync` re-reads the caches, claims
+pods (adopting matching orphans, releasing owned pods whose labels stopped matching), creates
+or deletes the difference (creates in slow-start batches, guarded by expectations so a burst of
+events never over-creates; deletions ranked as upstream ranks them), and writes status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from typing import Any
+
+from tinykube.client.api import PODS, STRATEGIC_PATCH, Client, Obj, object_key, resource
+from tinykube.client.events import EventRecorder
+from tinykube.client.informer import EventHandler, InformerFactory, by_namespace
+from tinykube.client.workqueue import WorkQueue, run_workers
+from tinykube.controllers.expectations import Expectations
+from tinykube.controllers.podutil import (
+    available_in, is_active, is_available, is_ready, pods_to_delete, slow_start_batches,
+)
+from tinykube.machinery.errors import StatusError
+from tinykube.machinery.selectors import LabelSelector, label_selector_from_map, label_selector_from_object
+from tinykube.registry.resources import Resource
+
+log = logging.getLogger(__name__)
+
+REPLICASETS = resource("apps/v1", "replicasets")
+REPLICATION_CONTROLLERS = resource("v1", "replicationcontrollers")
+BURST_REPLICAS = 500  # upstream's burstReplicas: most creates or deletes in one sync
+WORKERS = 5
+
+
+def controller_ref(obj: Obj) -> Obj | None:
+    for ref in obj["metadata"].get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def owner_reference(owner: Obj) -> Obj:
+    meta = owner["metadata"]
+    return {"apiVersion": owner.get("apiVersion", ""), "kind": owner.get("kind", ""), "name": meta["name"],
+            "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+def pod_from_template(owner: Obj) -> Obj:
+    """The pod an owner's template describes, named `<owner>-<5 random chars>` by the API."""
+    template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
+    meta = template.get("metadata") or {}
+    pod_meta: Obj = {"generateName": owner["metadata"]["name"] + "-", "namespace": owner["metadata"]["namespace"],
+                     "ownerReferences": [owner_reference(owner)]}
+    for key in ("labels", "annotations", "finalizers"):
+        if meta.get(key):
+            pod_meta[key] = meta[key]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": template.get("spec") or {}}
+
+
+class ReplicaController:
+    def __init__(self, client: Client, clock: Any, informers: InformerFactory, res: Resource) -> None:
+        self.client = client
+        self.clock = clock
+        self.res = res
+        self.is_rc = res.kind == "ReplicationController"
+        self.recorder = EventRecorder(client, clock, "replication-controller" if self.is_rc else "replicaset-controller")
+        self.owners = informers.informer(res, {"namespace": by_namespace})
+        self.pods = informers.informer(PODS, {"namespace": by_namespace})
+        self.queue: WorkQueue[str] = WorkQueue(clock, name=res.plural)
+        self.expectations = Expectations(clock)
+        self.owners.add_handler(EventHandler(self._owner_changed, lambda old, new: self._owner_changed(new),
+                                             self._owner_deleted))
+        self.pods.add_handler(EventHandler(self._pod_added, self._pod_updated, self._pod_deleted))
+
+    # ------------------------------------------------------------------ selectors and ownership
+
+    def selector(self, owner: Obj) -> LabelSelector:
+        spec = owner.get("spec") or {}
+        if self.is_rc:
+            return label_selector_from_map(spec.get("selector") or ((spec.get("template") or {}).get("metadata") or {}).get("labels"))
+        return label_selector_from_object(spec.get("selector"))
+
+    def _owner_of(self, pod: Obj) -> str | None:
+        ref = controller_ref(pod)
+        if ref is None or ref.get("kind") != self.res.kind:
+            return None
+        key = f"{pod['metadata']['namespace']}/{ref.get('name')}"
+        owner = self.owners.cache.get(key)
+        return key if owner is not None and owner["metadata"].get("uid") == ref.get("uid") else None
+
+    def _matching_owners(self, pod: Obj) -> list[str]:
+        labels = pod["metadata"].get("labels") or {}
+        out = []
+        for owner in self.owners.cache.by_index("namespace", pod["metadata"]["namespace"]):
+            try:
+                if self.selector(owner).matches(labels):
+                    out.append(object_key(owner))
+            except ValueError:
+                continue
+        return out
+
+    # ------------------------------------------------------------------ handlers
+
+    def _owner_changed(self, owner: Obj) -> None:
+        self.queue.add(object_key(owner))
+
+    def _owner_deleted(self, owner: Obj) -> None:
+        key = object_key(owner)
+        self.expectations.forget(key)
+        self.queue.add(key)
+
+    def _pod_added(self, pod: Obj) -> None:
+        if pod["metadata"].get("deletionTimestamp"):
+            self._pod_deleted(pod)
+            return
+        owner = self._owner_of(pod)
+        if owner is not None:
+            self.expectations.creation_observed(owner)
+            self.queue.add(owner)
+        elif controller_ref(pod) is None:
+            for key in self._matching_owners(pod):
+                self.queue.add(key)
+
+    def _pod_updated(self, old: Obj, pod: Obj) -> None:
+        if pod["metadata"].get("deletionTimestamp") and not old["metadata"].get("deletionTimestamp"):
+            self._pod_deleted(pod)
+            return
+        old_owner, owner = self._owner_of(old), self._owner_of(pod)
+        if old_owner and old_owner != owner:
+            self.queue.add(old_owner)
+        if owner is not None:
+            self.queue.add(owner)
+            key = owner
+            obj = self.owners.cache.get(key)
+            min_ready = int(((obj or {}).get("spec") or {}).get("minReadySeconds") or 0)
+            if min_ready and not is_ready(old) and is_ready(pod):
+                self.queue.add_after(key, min_ready + 0.5)  # recount once it becomes available
+        elif controller_ref(pod) is None:
+            if (old["metadata"].get("labels") != pod["metadata"].get("labels")) or controller_ref(old) is not None:
+                for key in self._matching_owners(pod):
+                    self.queue.add(key)
+
+    def _pod_deleted(self, pod: Obj) -> None:
+        owner = self._owner_of(pod)
+        if owner is not None:
+            self.expectations.deletion_observed(owner, object_key(pod))
+            self.queue.add(owner)
+
+    # ------------------------------------------------------------------ sync
+
+    async def run(self) -> None:
+        await self.owners.wait_synced()
+        await self.pods.wait_synced()
+        tasks = [asyncio.create_task(self.recorder.run())]
+        try:
+            await run_workers(self.queue, self.sync, WORKERS, log)
+        finally:
+            self.queue.shut_down()
+            for task in tasks:
+                task.cancel()
+
+    async def sync(self, key: str) -> None:
+        owner = self.owners.cache.get(key)
+        if owner is None:
+            self.expectations.forget(key)
+            return
+        try:
+            selector = self.selector(owner)
+        except ValueError:
+            return  # validation keeps invalid selectors out; nothing sensible to do
+        namespace = owner["metadata"]["namespace"]
+        candidates = [p for p in self.pods.cache.by_index("namespace", namespace) if is_active(p)]
+        mine = await self._claim(owner, selector, candidates)
+        error: str | None = None
+        if self.expectations.satisfied(key) and not owner["metadata"].get("deletionTimestamp"):
+            error = await self._manage(key, owner, mine)
+        await self._update_status(owner, mine, error)
+
+    async def _claim(self, owner: Obj, selector: LabelSelector, pods: list[Obj]) -> list[Obj]:
+        uid = owner["metadata"]["uid"]
+        deleting = bool(owner["metadata"].get("deletionTimestamp"))
+        mine = []
+        for pod in pods:
+            ref = controller_ref(pod)
+            matches = selector.matches(pod["metadata"].get("labels") or {})
+            if ref is not None:
+                if ref.get("uid") != uid:
+                    continue
+                if matches:
+                    mine.append(pod)
+                elif not deleting:
+                    await self._patch_owner_refs(pod, [{"$patch": "delete", "uid": uid}])
+                continue
+            if matches and not deleting and not pod["metadata"].get("deletionTimestamp"):
+                if await self._patch_owner_refs(pod, [owner_reference(owner)]):
+                    mine.append(pod)
+        return mine
+
+    async def _patch_owner_refs(self, pod: Obj, refs: list[Obj]) -> bool:
+        meta = pod["metadata"]
+        try:
+            await self.client.patch(PODS, meta["name"], {"metadata": {"ownerReferences": refs, "uid": meta["uid"]}},
+                                    meta["namespace"], patch_type=STRATEGIC_PATCH)
+            return True
+        except StatusError as exc:
+            if exc.code in (404, 409, 422):
+                return False
+            raise
+
+    async def _manage(self, key: str, owner: Obj, pods: list[Obj]) -> str | None:
+        wanted = int((owner.get("spec") or {}).get("replicas", 1))
+        diff = len(pods) - wanted
+        if diff < 0:
+            return await self._create(key, owner, min(-diff, BURST_REPLICAS))
+        if diff > 0:
+            return await self._delete(key, owner, pods, min(diff, BURST_REPLICAS))
+        return None
+
+    async def _create(self, key: str, owner: Obj, count: int) -> str | None:
+        self.expectations.expect_creations(key, count)
+        template = pod_from_template(owner)
+        sent = 0
+        for batch in slow_start_batches(count):
+            results = await asyncio.gather(*(self.client.create(PODS, copy.deepcopy(template)) for _ in range(batch)),
+                                           return_exceptions=True)
+            sent += batch
+            failures = [r for r in results if isinstance(r, BaseException)]
+            for created in results:
+                if not isinstance(created, BaseException):
+                    self.recorder.event(owner, "Normal", "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
+            if failures:
+                self.expectations.creations_skipped(key, len(failures) + count - sent)
+                message = failures[0].message if isinstance(failures[0], StatusError) else str(failures[0])
+                self.recorder.event(owner, "Warning", "FailedCreate", f"Error creating: {message}")
+                return message
+        return None
+
+    async def _delete(self, key: str, owner: Obj, pods: list[Obj], count: int) -> str | None:
+        related = [p for p in self.pods.cache.by_index("namespace", owner["metadata"]["namespace"]) if is_active(p)]
+        doomed = pods_to_delete(pods, related, count, self.clock.time())
+        self.expectations.expect_deletions(key, [object_key(p) for p in doomed])
+        error = None
+        for pod in doomed:
+            meta = pod["metadata"]
+            try:
+                await self.client.delete(PODS, meta["name"], meta["namespace"], uid=meta.get("uid", ""))
+                self.recorder.event(owner, "Normal", "SuccessfulDelete", f"Deleted pod: {meta['name']}")
+            except StatusError as exc:
+                self.expectations.deletion_observed(key, object_key(pod))
+                if exc.code not in (404, 409):
+                    error = exc.message
+                    self.recorder.event(owner, "Warning", "FailedDelete", f"Error deleting: {exc.message}")
+        return error
+
+    async def _update_status(self, owner: Obj, pods: list[Obj], error: str | None) -> None:
+        spec = owner.get("spec") or {}
+        min_ready = int(spec.get("minReadySeconds") or 0)
+        template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        now = self.clock.time()
+        ready = [p for p in pods if is_ready(p)]
+        available = [p for p in ready if is_available(p, min_ready, now)]
+        fully = [p for p in pods if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in template_labels.items())]
+        old = owner.get("status") or {}
+        status: Obj = {"replicas": len(pods)}
+        if fully:
+            status["fullyLabeledReplicas"] = len(fully)
+        if ready:
+            status["readyReplicas"] = len(ready)
+        if available:
+            status["availableReplicas"] = len(available)
+        status["observedGeneration"] = owner["metadata"].get("generation", 1)
+        conditions = [c for c in old.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
+        if error is not None:
+            previous = next((c for c in old.get("conditions") or [] if c.get("type") == "ReplicaFailure"), None)
+            reason = "FailedCreate" if len(pods) < int(spec.get("replicas", 1)) else "FailedDelete"
+            conditions.append({"type": "ReplicaFailure", "status": "True", "reason": reason, "message": error,
+                               "lastTransitionTime": (previous or {}).get("lastTransitionTime") or self.clock.rfc3339()})
+        if conditions:
+            status["conditions"] = conditions
+        if self.is_rc:
+            status.pop("terminatingReplicas", None)
+        if status != old:
+            try:
+                await self.client.update_status(self.res, dict(owner, status=status))
+            except StatusError as exc:
+                if exc.code == 409:
+                    self.queue.add_rate_limited(object_key(owner))
+                elif exc.code != 404:
+                    raise
+        waits = [w for p in ready if (w := available_in(p, min_ready, now)) is not None]
+        if waits:
+            self.queue.add_after(object_key(owner), min(waits) + 0.1)
