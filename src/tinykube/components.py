@@ -79,9 +79,11 @@ class Components:
         return LeaderElector(self.controller_client, self.clock, name, self.identity)
 
     async def _controller_manager(self) -> None:
-        await asyncio.gather(self.node_lifecycle.run(), self.pod_gc.run(), self.replicasets.run(),
-                             self.replication_controllers.run(), self.garbage_collector.run(),
-                             *(run() for run in self.options.extra_controllers))
+        """All controllers together: if one fails, all stop (and the elector starts a new term)."""
+        async with asyncio.TaskGroup() as group:
+            for run in (self.node_lifecycle.run, self.pod_gc.run, self.replicasets.run,
+                        self.replication_controllers.run, self.garbage_collector.run, *self.options.extra_controllers):
+                group.create_task(run())
 
     def start(self) -> list[asyncio.Task[None]]:
         self.informers.start()

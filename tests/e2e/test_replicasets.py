@@ -71,7 +71,8 @@ def test_replicaset_creates_heals_and_reports(rc_cluster: Cluster, rns: str):
     c.kubectl("delete", "pod", victim, "-n", rns)
     wait_until(lambda: len(live(pods(c, rns))) == 3 and victim not in {p["metadata"]["name"] for p in pods(c, rns)},
                20, 0.2)
-    status = json.loads(c.kubectl("get", "rs", "web", "-n", rns, "-o", "json").stdout)["status"]
+    status = wait_until(lambda: (s := json.loads(c.kubectl("get", "rs", "web", "-n", rns, "-o", "json").stdout)
+                                  ["status"]).get("readyReplicas") == 3 and s, 20, 0.2)
     assert status["replicas"] == 3 and status["readyReplicas"] == 3 and status["fullyLabeledReplicas"] == 3
     assert status["observedGeneration"] == 1
     describe = c.kubectl("describe", "rs", "web", "-n", rns).stdout

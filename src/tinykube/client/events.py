@@ -44,6 +44,7 @@ class EventRecorder:
         self._queue: asyncio.Queue[tuple[Obj, str, str, str, str]] = asyncio.Queue(MAX_QUEUED)
         self._recent: OrderedDict[tuple[str, ...], tuple[str, str, int, float]] = OrderedDict()
         self.dropped = 0
+        self._serial = 0
 
     def event(self, obj: Obj, event_type: str, reason: str, message: str, field_path: str = "",
               host: str = "") -> None:
@@ -87,7 +88,8 @@ class EventRecorder:
         source = {"component": self.component}
         if host:
             source["host"] = host
-        stamp = format(int(self.clock.time() * 1e9), "x")
+        self._serial += 1  # distinct names even when the clock stands still (a frozen test clock)
+        stamp = format(int(self.clock.time() * 1e9) + self._serial, "x")
         body = {"apiVersion": "v1", "kind": "Event",
                 "metadata": {"name": f"{ref['name']}.{stamp}", "namespace": namespace},
                 "involvedObject": ref, "reason": reason, "message": message, "source": source,

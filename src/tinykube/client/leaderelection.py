@@ -51,15 +51,25 @@ class LeaderElector:
                         task.cancel()
                     try:
                         await task
-                    except (asyncio.CancelledError, Exception):
+                    except asyncio.CancelledError:
                         pass
-                log.warning("%s lost leadership of %s/%s", self.identity, self.namespace, self.name)
+                    except Exception:
+                        log.exception("%s: the work led under %s/%s failed", self.identity, self.namespace, self.name)
+                log.warning("%s stopped leading %s/%s", self.identity, self.namespace, self.name)
+                await self.clock.sleep(self.retry_period)  # never spin: campaign again after a pause
         finally:
             if self.is_leader or (self._observed or {}).get("holderIdentity") == self.identity:
                 await asyncio.shield(self._release())
 
     async def _acquire(self) -> None:
-        while not await self.try_acquire_or_renew():
+        while True:
+            try:
+                if await self.try_acquire_or_renew():
+                    break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a failed attempt is retried, never fatal
+                log.warning("%s: acquiring %s/%s: %s", self.identity, self.namespace, self.name, exc)
             await self.clock.sleep(self.retry_period)
         self.is_leader = True
         log.info("%s became leader of %s/%s", self.identity, self.namespace, self.name)

@@ -81,9 +81,18 @@ class GarbageCollector:
     # ------------------------------------------------------------------ processing
 
     async def run(self) -> None:
+        """Collect while leading; each term starts from a fresh queue over the whole graph."""
         for informer in self.informers:
             await informer.wait_synced()
-        await run_workers(self.queue, self.sync, WORKERS, log)
+        self.queue = WorkQueue(self.clock, name="garbage-collector")
+        for uid, (_res, obj) in list(self.objects.items()):
+            meta = obj["metadata"]
+            if meta.get("ownerReferences") or meta.get("deletionTimestamp"):
+                self.queue.add(uid)
+        try:
+            await run_workers(self.queue, self.sync, WORKERS, log)
+        finally:
+            self.queue.shut_down()
 
     async def sync(self, uid: str) -> None:
         entry = self.objects.get(uid)

@@ -111,6 +111,7 @@ class NodeLifecycleController:
         self.pods = informers.informer(PODS, {"node": by_node_name})
         self.recorder = EventRecorder(client, clock, "node-controller")
         self.health: dict[str, NodeHealth] = {}
+        self.taint_seen: dict[tuple[str, str, str], float] = {}  # when we first saw a taint lacking timeAdded
         self.started_at = 0.0
 
     async def run(self) -> None:
@@ -211,7 +212,7 @@ class NodeLifecycleController:
             wait = min_toleration_seconds(no_execute, (pod.get("spec") or {}).get("tolerations") or [])
             if wait is None:
                 continue  # tolerates every NoExecute taint forever
-            added = min((_taint_time(t, now) for t in no_execute), default=now)
+            added = min((self._taint_time(node["metadata"]["name"], t, now) for t in no_execute), default=now)
             due = added + wait
             if now < due:
                 next_due = min(next_due, due - now)
@@ -234,12 +235,13 @@ class NodeLifecycleController:
                 raise
 
 
-def _taint_time(taint: Obj, default: float) -> float:
-    added = taint.get("timeAdded")
-    if not added:
-        return default
-    try:
-        return parse_time(added).timestamp()
-    except ValueError:
-        return default
+    def _taint_time(self, node: str, taint: Obj, now: float) -> float:
+        """When the taint appeared: its timeAdded, or when this controller first saw it."""
+        added = taint.get("timeAdded")
+        if added:
+            try:
+                return parse_time(added).timestamp()
+            except ValueError:
+                pass
+        return self.taint_seen.setdefault((node, taint.get("key", ""), taint.get("effect", "")), now)
 

@@ -151,8 +151,13 @@ class ReplicaController:
     # ------------------------------------------------------------------ sync
 
     async def run(self) -> None:
+        """Sync while leading; each term starts from a fresh queue holding every owner."""
         await self.owners.wait_synced()
         await self.pods.wait_synced()
+        self.queue = WorkQueue(self.clock, name=self.res.plural)
+        self.expectations = Expectations(self.clock)
+        for owner in self.owners.cache.list():
+            self.queue.add(object_key(owner))
         tasks = [asyncio.create_task(self.recorder.run())]
         try:
             await run_workers(self.queue, self.sync, WORKERS, log)

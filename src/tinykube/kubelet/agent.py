@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 SIM_OS_IMAGE = "tinykube simulated node"
 SIM_RUNTIME = "tinykube-sim://0.1.0"
 POD_WORKERS = 16
+MAX_POD_IP_OFFSET = 253  # .2 … .254 of the node's /24 (.1 is the gateway, .255 broadcast)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class NodeAgent:
         self.managed: dict[str, ManagedNode] = {}
         self.records: dict[str, SimPod] = {}
         self._ip_of: dict[str, tuple[str, int]] = {}  # pod key -> (node, offset)
+        self._reserved_cidrs: set[str] = set()  # chosen for a node whose registration is in flight
         self.nodes_informer.add_handler(EventHandler(self._node_added, self._node_updated, self._node_deleted))
         self.pods_informer.add_handler(EventHandler(self._pod_changed, lambda old, new: self._pod_changed(new),
                                                     self._pod_changed))
@@ -83,9 +85,20 @@ class NodeAgent:
         name = node["metadata"]["name"]
         cidr = (node.get("spec") or {}).get("podCIDR", "")
         if name not in self.managed and cidr:
-            self.managed[name] = ManagedNode(name, _internal_ip(node), cidr, nodes.kubelet_stopped(node))
+            self._manage(ManagedNode(name, _internal_ip(node), cidr, nodes.kubelet_stopped(node)))
         elif name not in self.managed:
             self.queue.add(("node", name))  # adopt: give it a pod range and a status
+
+    def _manage(self, managed: ManagedNode) -> ManagedNode:
+        """Take a node on: keep the addresses its pods already have, and run its pods."""
+        self.managed[managed.name] = managed
+        self._reserved_cidrs.discard(managed.cidr)
+        for pod in self.pods_informer.cache.by_index("node", managed.name):
+            ip = (pod.get("status") or {}).get("podIP")
+            if ip and not pod_is_terminal(pod):
+                self._claim_ip(managed, object_key(pod), ip)
+            self.queue.add(object_key(pod))
+        return managed
 
     def _node_updated(self, old: Obj, node: Obj) -> None:
         name = node["metadata"]["name"]
@@ -141,10 +154,11 @@ class NodeAgent:
 
     def _free_cidr_index(self) -> int:
         used = {(n.get("spec") or {}).get("podCIDR") for n in self.nodes_informer.cache.list()}
-        used |= {m.cidr for m in self.managed.values()}
+        used |= {m.cidr for m in self.managed.values()} | self._reserved_cidrs
         index = 0
         while nodes.pod_cidr(index) in used:
             index += 1
+        self._reserved_cidrs.add(nodes.pod_cidr(index))  # no concurrent registration may take it
         return index
 
     def _node_shape(self, name: str, index: int) -> Obj:
@@ -169,7 +183,7 @@ class NodeAgent:
             if exc.code != 409:
                 raise
             return
-        self.managed[name] = ManagedNode(name, _internal_ip(created), created["spec"]["podCIDR"])
+        self._manage(ManagedNode(name, _internal_ip(created), created["spec"]["podCIDR"]))
         await self._renew_lease(self.managed[name], created)
 
     async def _adopt(self, name: str) -> None:
@@ -190,8 +204,8 @@ class NodeAgent:
         status.setdefault("allocatable", status["capacity"])
         status["conditions"] = nodes.conditions_healthy(self.clock.rfc3339())
         updated = await self.client.update_status(NODES, dict(updated, status=status))
-        managed = self.managed[name] = ManagedNode(name, _internal_ip(updated), spec["podCIDR"],
-                                                   nodes.kubelet_stopped(updated))
+        managed = self._manage(ManagedNode(name, _internal_ip(updated), spec["podCIDR"],
+                                           nodes.kubelet_stopped(updated)))
         if not managed.stopped:
             await self._renew_lease(managed, updated)
 
@@ -212,6 +226,8 @@ class NodeAgent:
                         await self._post_status(managed, node)
                 except StatusError as exc:
                     log.debug("heartbeat of %s: %s", managed.name, exc.message)
+                except Exception:  # one node's trouble must not stop every node's heartbeat
+                    log.exception("heartbeat of %s failed", managed.name)
             await self.clock.sleep(0.5)
 
     async def _renew_lease(self, managed: ManagedNode, node: Obj) -> None:
@@ -255,10 +271,11 @@ class NodeAgent:
             await self._terminate(key, pod, record, now)
             return
         if pod_is_terminal(pod):
+            self._forget(key)  # a finished pod keeps its reported IP but no longer holds the address
             return
         if record is None:
             record = self.records[key] = SimPod.for_pod(pod, now)
-            if record.ip:
+            if record.ip and key not in self._ip_of:
                 self._claim_ip(managed, key, record.ip)
         behaviour = behaviour_of(pod)
         before = record.step
@@ -316,6 +333,8 @@ class NodeAgent:
         offset = 1
         while offset in managed.ips:
             offset += 1
+        if offset > MAX_POD_IP_OFFSET:
+            raise RuntimeError(f"node {managed.name}: no free pod address left in {managed.cidr}")
         managed.ips[offset] = key
         self._ip_of[key] = (managed.name, offset)
         return nodes.pod_ip(managed.cidr, offset)
@@ -323,6 +342,10 @@ class NodeAgent:
     def _claim_ip(self, managed: ManagedNode, key: str, ip: str) -> None:
         """After a restart: keep the address the pod already reports."""
         offset = int(ip.rsplit(".", 1)[1]) - 1
+        holder = managed.ips.get(offset)
+        if holder is not None and holder != key:
+            log.warning("pods %s and %s both report %s", holder, key, ip)
+            return
         managed.ips[offset] = key
         self._ip_of[key] = (managed.name, offset)
 

@@ -44,6 +44,13 @@ def counts_on_node(pod: Obj) -> bool:
         (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
 
 
+def _placement_inputs(node: Obj) -> tuple[Any, ...]:
+    """What of a node a placement depends on (not its heartbeats)."""
+    status = node.get("status") or {}
+    conditions = [(c.get("type"), c.get("status")) for c in status.get("conditions") or []]
+    return node["metadata"].get("labels"), node.get("spec"), status.get("allocatable"), conditions
+
+
 def _scheduling_inputs(pod: Obj) -> tuple[Any, Any]:
     """What may change a failed pod's chances: its spec and labels (not its status)."""
     return pod.get("spec"), (pod.get("metadata") or {}).get("labels")
@@ -62,16 +69,18 @@ class Scheduler:
         self.queue = WorkQueue(clock, name="scheduler")
         self.node_infos: dict[str, NodeInfo] = {}
         self.placed: dict[str, str] = {}  # pod uid -> node it counts against (bound or assumed)
+        self.assumed: dict[str, str] = {}  # pod uid -> node chosen, binding not yet seen
         self.unschedulable: dict[str, int] = {}  # pod key -> failed attempts
         self.next_start = 0
         self.scheduled = 0
         self._binding: set[asyncio.Task[None]] = set()
-        self.nodes.add_handler(EventHandler(self._node_added, lambda old, new: self._node_added(new), self._node_deleted))
+        self.nodes.add_handler(EventHandler(self._node_added, lambda old, new: self._node_added(new, old),
+                                            self._node_deleted))
         self.pods.add_handler(EventHandler(self._pod_added, self._pod_updated, self._pod_deleted))
 
     # ------------------------------------------------------------------ cache upkeep
 
-    def _node_added(self, node: Obj) -> None:
+    def _node_added(self, node: Obj, old: Obj | None = None) -> None:
         name = node["metadata"]["name"]
         info = self.node_infos.get(name)
         if info is None:
@@ -81,6 +90,9 @@ class Scheduler:
                     info.add_pod(pod)
                     self.placed[pod["metadata"].get("uid", "")] = name
         else:
+            if old is not None and _placement_inputs(old) == _placement_inputs(node):
+                info.set_node(node)
+                return  # a heartbeat: nothing a pending pod could gain from
             info.set_node(node)
         self._retry_unschedulable()
 
@@ -89,6 +101,10 @@ class Scheduler:
 
     def _account(self, pod: Obj) -> None:
         uid = pod["metadata"].get("uid", "")
+        if uid in self.assumed:
+            if not (pod.get("spec") or {}).get("nodeName") and not pod["metadata"].get("deletionTimestamp"):
+                return  # our binding is on its way: keep the reservation
+            del self.assumed[uid]
         was = self.placed.get(uid)
         if was is not None and counts_on_node(pod) and pod["spec"]["nodeName"] == was:
             return  # a status change of a placed pod: its requests (immutable) are counted already
@@ -124,6 +140,7 @@ class Scheduler:
 
     def _pod_deleted(self, pod: Obj) -> None:
         uid = pod["metadata"].get("uid", "")
+        self.assumed.pop(uid, None)
         node = self.placed.pop(uid, None)
         if node is not None and node in self.node_infos:
             self.node_infos[node].remove_pod(pod)
@@ -138,8 +155,16 @@ class Scheduler:
     # ------------------------------------------------------------------ the loop
 
     async def run(self) -> None:
+        """Schedule while leading; a new term starts from a fresh queue and no assumptions."""
         await self.nodes.wait_synced()
         await self.pods.wait_synced()
+        self.queue = WorkQueue(self.clock, name="scheduler")
+        for uid in list(self.assumed):
+            self._forget_assumption(uid)
+        self.unschedulable.clear()
+        for pod in self.pods.cache.list():
+            if needs_scheduling(pod, self.name):
+                self.queue.add(object_key(pod))
         tasks = [asyncio.create_task(self.recorder.run(), name="scheduler-events"),
                  asyncio.create_task(self._flush_unschedulable(), name="scheduler-flush")]
         try:
@@ -169,7 +194,7 @@ class Scheduler:
 
     async def schedule_one(self, key: str) -> None:
         pod = self.pods.cache.get(key)
-        if pod is None or not needs_scheduling(pod, self.name) or pod["metadata"].get("uid") in self.placed:
+        if pod is None or not needs_scheduling(pod, self.name) or pod["metadata"].get("uid") in self.assumed:
             return
         result = self.framework.schedule(pod, list(self.node_infos.values()), self.next_start)
         self.next_start = result.next_start_index
@@ -179,23 +204,36 @@ class Scheduler:
         self.queue.forget(key)
         assumed = dict(pod, spec=dict(pod["spec"], nodeName=result.node_name))
         self._account(assumed)
+        self.assumed[pod["metadata"].get("uid", "")] = result.node_name
         task = asyncio.create_task(self._bind(key, pod, result.node_name))
         self._binding.add(task)
         task.add_done_callback(self._binding.discard)
 
+    def _forget_assumption(self, uid: str) -> None:
+        node = self.assumed.pop(uid, None)
+        if node is not None and self.placed.get(uid) == node:
+            del self.placed[uid]
+            info = self.node_infos.get(node)
+            if info is not None:
+                info.remove_pod({"metadata": {"uid": uid}})
+
     async def _bind(self, key: str, pod: Obj, node_name: str) -> None:
         meta = pod["metadata"]
+        uid = meta.get("uid", "")
         try:
             await self.client.bind(pod, node_name)
-        except StatusError as exc:
-            if exc.code == 404:
-                self._pod_deleted(pod)
-                return
+        except asyncio.CancelledError:
+            self._forget_assumption(uid)
+            raise
+        except Exception as exc:
+            self._forget_assumption(uid)
             current = self.pods.cache.get(key)
-            if current is not None and (current.get("spec") or {}).get("nodeName"):
-                return  # bound meanwhile (by someone else or an earlier attempt)
-            self._pod_deleted(pod)  # forget the assumption
-            log.info("binding %s to %s failed: %s", key, node_name, exc.message)
+            if isinstance(exc, StatusError) and exc.code == 404 or current is None:
+                return
+            if (current.get("spec") or {}).get("nodeName"):
+                self._account(current)  # bound meanwhile (by someone else or an earlier attempt)
+                return
+            log.info("binding %s to %s failed: %s", key, node_name, getattr(exc, "message", exc))
             self.queue.add_rate_limited(key)
             return
         self.scheduled += 1
