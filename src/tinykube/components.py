@@ -22,6 +22,7 @@ from tinykube.client.informer import InformerFactory
 from tinykube.client.leaderelection import LeaderElector
 from tinykube.client.local import LocalClient
 from tinykube.controllers.nodelifecycle import NodeLifecycleController
+from tinykube.controllers.deployment.controller import DeploymentController
 from tinykube.controllers.garbagecollector import GarbageCollector
 from tinykube.controllers.podgc import PodGarbageCollector
 from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS, ReplicaController
@@ -67,6 +68,7 @@ class Components:
         self.node_lifecycle = NodeLifecycleController(self.controller_client, clock, self.informers,
                                                       grace_period=options.node_grace_period)
         self.pod_gc = PodGarbageCollector(self.controller_client, clock, self.informers)
+        self.deployments = DeploymentController(self.controller_client, clock, self.informers)
         self.garbage_collector = GarbageCollector(self.controller_client, clock, self.informers)
         self.replicasets = ReplicaController(self.controller_client, clock, self.informers, REPLICASETS)
         self.replication_controllers = ReplicaController(self.controller_client, clock, self.informers,
@@ -82,7 +84,8 @@ class Components:
         """All controllers together: if one fails, all stop (and the elector starts a new term)."""
         async with asyncio.TaskGroup() as group:
             for run in (self.node_lifecycle.run, self.pod_gc.run, self.replicasets.run,
-                        self.replication_controllers.run, self.garbage_collector.run, *self.options.extra_controllers):
+                        self.replication_controllers.run, self.garbage_collector.run,
+                        self.deployments.run, *self.options.extra_controllers):
                 group.create_task(run())
 
     def start(self) -> list[asyncio.Task[None]]:
