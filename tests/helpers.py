@@ -11,7 +11,9 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 from pathlib import Path
 
 import yaml
@@ -122,6 +124,23 @@ def new_cluster(tmp: Path) -> Cluster:
 
 def unique_namespace() -> str:
     return "t-" + uuid.uuid4().hex[:8]
+
+
+@contextmanager
+def running_cluster(tmp: Path, *args: str) -> Iterator[Cluster]:
+    """A server started with `args` for the duration of the block (module fixtures)."""
+    c = new_cluster(tmp)
+    c.start(args)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def create_namespace(c: Cluster) -> str:
+    name = unique_namespace()
+    c.kubectl("create", "namespace", name)
+    return name
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):

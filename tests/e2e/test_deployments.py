@@ -9,22 +9,18 @@ import time
 
 import pytest
 
-from helpers import Cluster, new_cluster, unique_namespace, wait_until
+from helpers import Cluster, create_namespace, running_cluster, wait_until
 
 
 @pytest.fixture(scope="module")
 def dc(tmp_path_factory: pytest.TempPathFactory):
-    c = new_cluster(tmp_path_factory.mktemp("deploy"))
-    c.start(("--sim-nodes", "3"))
-    yield c
-    c.stop()
+    with running_cluster(tmp_path_factory.mktemp("deploy"), "--sim-nodes", "3") as c:
+        yield c
 
 
 @pytest.fixture
-def dns(dc: Cluster):
-    name = unique_namespace()
-    dc.kubectl("create", "namespace", name)
-    yield name
+def dns(dc: Cluster) -> str:
+    return create_namespace(dc)
 
 
 def history(c: Cluster, ns: str, name: str) -> list[str]:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from helpers import Cluster, new_cluster, unique_namespace, wait_until
+from helpers import Cluster, create_namespace, new_cluster, running_cluster, wait_until
 
 TIME_SCALE = 10
 
@@ -24,17 +24,14 @@ SLOW_STAGES = "stages:\n- {step: start, selector: app=slow, delay: 1h}\n"
 def sim(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("sim")
     (tmp / "stages.yaml").write_text(SLOW_STAGES)
-    c = new_cluster(tmp)
-    c.start(("--sim-nodes", "3", "--time-scale", str(TIME_SCALE), "--sim-stages", str(tmp / "stages.yaml")))
-    yield c
-    c.stop()
+    with running_cluster(tmp, "--sim-nodes", "3", "--time-scale", str(TIME_SCALE),
+                         "--sim-stages", str(tmp / "stages.yaml")) as c:
+        yield c
 
 
 @pytest.fixture
-def sns(sim: Cluster):
-    name = unique_namespace()
-    sim.kubectl("create", "namespace", name)
-    yield name
+def sns(sim: Cluster) -> str:
+    return create_namespace(sim)
 
 
 def get_json(c: Cluster, *args: str) -> dict:

@@ -7,22 +7,18 @@ import textwrap
 
 import pytest
 
-from helpers import Cluster, new_cluster, unique_namespace, wait_until
+from helpers import Cluster, create_namespace, running_cluster, wait_until
 
 
 @pytest.fixture(scope="module")
 def rc_cluster(tmp_path_factory: pytest.TempPathFactory):
-    c = new_cluster(tmp_path_factory.mktemp("rs"))
-    c.start(("--sim-nodes", "2"))
-    yield c
-    c.stop()
+    with running_cluster(tmp_path_factory.mktemp("rs"), "--sim-nodes", "2") as c:
+        yield c
 
 
 @pytest.fixture
-def rns(rc_cluster: Cluster):
-    name = unique_namespace()
-    rc_cluster.kubectl("create", "namespace", name)
-    yield name
+def rns(rc_cluster: Cluster) -> str:
+    return create_namespace(rc_cluster)
 
 
 def replicaset(name: str, replicas: int = 3, app: str | None = None) -> str:

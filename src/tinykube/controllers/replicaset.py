@@ -16,7 +16,7 @@ from typing import Any
 
 from tinykube.client.api import PODS, STRATEGIC_PATCH, Client, Obj, object_key, resource
 from tinykube.client.events import EventRecorder
-from tinykube.client.informer import EventHandler, InformerFactory, by_namespace
+from tinykube.client.informer import EventHandler, InformerFactory, by_controller_uid, by_namespace
 from tinykube.client.workqueue import WorkQueue, run_workers
 from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.podutil import (
@@ -39,6 +39,11 @@ def controller_ref(obj: Obj) -> Obj | None:
         if ref.get("controller"):
             return ref
     return None
+
+
+def orphans_by_namespace(obj: Obj) -> list[str]:
+    """Index of objects without a controller, by namespace: the only adoption candidates."""
+    return [obj["metadata"].get("namespace", "")] if controller_ref(obj) is None else []
 
 
 def owner_reference(owner: Obj) -> Obj:
@@ -67,7 +72,8 @@ class ReplicaController:
         self.is_rc = res.kind == "ReplicationController"
         self.recorder = EventRecorder(client, clock, "replication-controller" if self.is_rc else "replicaset-controller")
         self.owners = informers.informer(res, {"namespace": by_namespace})
-        self.pods = informers.informer(PODS, {"namespace": by_namespace})
+        self.pods = informers.informer(PODS, {"namespace": by_namespace, "controller": by_controller_uid,
+                                              "orphans": orphans_by_namespace})
         self.queue: WorkQueue[str] = WorkQueue(clock, name=res.plural)
         self.expectations = Expectations(clock)
         self.owners.add_handler(EventHandler(self._owner_changed, lambda old, new: self._owner_changed(new),
@@ -176,7 +182,9 @@ class ReplicaController:
         except ValueError:
             return  # validation keeps invalid selectors out; nothing sensible to do
         namespace = owner["metadata"]["namespace"]
-        candidates = [p for p in self.pods.cache.by_index("namespace", namespace) if is_active(p)]
+        # its own pods and the namespace's orphans: claiming never scans pods other controllers own
+        candidates = [p for p in self.pods.cache.by_index("controller", owner["metadata"]["uid"]) +
+                      self.pods.cache.by_index("orphans", namespace) if is_active(p)]
         mine = await self._claim(owner, selector, candidates)
         error: str | None = None
         if self.expectations.satisfied(key) and not owner["metadata"].get("deletionTimestamp"):
@@ -243,8 +251,7 @@ class ReplicaController:
         return None
 
     async def _delete(self, key: str, owner: Obj, pods: list[Obj], count: int) -> str | None:
-        related = [p for p in self.pods.cache.by_index("namespace", owner["metadata"]["namespace"]) if is_active(p)]
-        doomed = pods_to_delete(pods, related, count, self.clock.time())
+        doomed = pods_to_delete(pods, pods, count, self.clock.time())
         self.expectations.expect_deletions(key, [object_key(p) for p in doomed])
         error = None
         for pod in doomed:
