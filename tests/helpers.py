@@ -152,3 +152,75 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+class WatchRecorder:
+    """Follows a watch over HTTP in a thread and calls `on_event(type, object, state)` for every
+    event, with `state` the live objects by name after it: invariants checked on every event,
+    not on samples."""
+
+    def __init__(self, c: Cluster, path: str, on_event) -> None:
+        self.c = c
+        self.path = path
+        self.on_event = on_event
+        self.state: dict[str, dict] = {}
+        self.events = 0
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._response = None
+
+    def __enter__(self) -> "WatchRecorder":
+        self._thread.start()
+        if not self._started.wait(15):
+            raise AssertionError("watch did not start")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._response is not None:
+            try:
+                self._response.close()  # unblocks the reader
+            except Exception:
+                pass
+        self._thread.join(5)
+        if self.error is not None and exc[0] is None:
+            raise self.error
+
+    def _run(self) -> None:
+        import json as _json
+        try:
+            with self.c.http(timeout=None) as client:
+                listing = client.get(self.path).json()
+                for item in listing.get("items") or []:
+                    self.state[item["metadata"]["name"]] = item
+                rv = listing["metadata"]["resourceVersion"]
+                sep = "&" if "?" in self.path else "?"
+                with client.stream("GET", f"{self.path}{sep}watch=1&resourceVersion={rv}") as stream:
+                    self._response = stream
+                    self._started.set()
+                    for line in stream.iter_lines():
+                        if self._stop.is_set():
+                            return
+                        if not line:
+                            continue
+                        event = _json.loads(line)
+                        obj = event["object"]
+                        if event["type"] == "DELETED":
+                            self.state.pop(obj["metadata"]["name"], None)
+                        elif event["type"] in ("ADDED", "MODIFIED"):
+                            self.state[obj["metadata"]["name"]] = obj
+                        else:
+                            continue
+                        self.events += 1
+                        self.on_event(event["type"], obj, self.state)
+        except BaseException as exc:  # reported by __exit__
+            if not self._stop.is_set():
+                self.error = exc
+            self._started.set()
+
+
+def is_ready(pod: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])

@@ -1,2 +1,3 @@
-"""The Deployment controller, split by concern as upstream's: util (pure arithmetic), sync
-(new ReplicaSet, scaling, cleanup, status), rolling, recreate, and the controller loop."""
+"""The Deployment controller, split by concern as upstream's: util (pure arithmetic and status),
+rollback (revision renumbering), progress (the Progressing condition and deadline), sync (the
+writes every path shares), rolling, recreate, and the controller loop."""
