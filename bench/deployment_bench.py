@@ -67,6 +67,7 @@ def main() -> None:
                 c.patch(f"{PATH}/bench/scale", json={"spec": {"replicas": args.replicas}},
                         headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
                 scale_s = wait_rolled_out(c, args.replicas, 1)
+                print(f"scaled to {args.replicas} in {scale_s:.1f} s; rolling to a new image", flush=True)
                 r = c.patch(f"{PATH}/bench", json={"spec": {"template": {"spec": {"containers": [
                     {"name": "c", "image": "nginx:1.26"}]}}}},
                     headers={"Content-Type": "application/strategic-merge-patch+json"})

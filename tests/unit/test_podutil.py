@@ -7,7 +7,7 @@ import pytest
 from tinykube.clock import ManualClock, format_time
 from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.podutil import (
-    available_in, is_active, is_available, pods_to_delete, slow_start_batches,
+    PodFacts, PodFactsMemo, available_in, is_active, is_available, pods_to_delete, slow_start_batches,
 )
 from datetime import datetime, timezone
 
@@ -91,3 +91,40 @@ def test_expectations_gate_until_observed_or_expired():
     assert exp.satisfied("ns/rs")
     exp.forget("ns/rs")
     assert exp.satisfied("ns/rs")
+
+
+def _pod(rv: str, ready: str | None, since: str = "2026-01-01T00:00:00Z", owner: str | None = "rs-1",
+         phase: str = "Running", deleting: bool = False) -> dict:
+    meta: dict = {"uid": "p1", "resourceVersion": rv}
+    if owner:
+        meta["ownerReferences"] = [{"uid": owner, "controller": True}, {"uid": "other"}]
+    if deleting:
+        meta["deletionTimestamp"] = since
+    conditions = [{"type": "Ready", "status": ready, "lastTransitionTime": since}] if ready else []
+    return {"metadata": meta, "status": {"phase": phase, "conditions": conditions}}
+
+
+@pytest.mark.parametrize("pod, facts", [
+    (_pod("1", "True"), PodFacts(True, True, 1767225600.0, "rs-1")),
+    (_pod("1", "False"), PodFacts(True, False, None, "rs-1")),
+    (_pod("1", None, owner=None), PodFacts(True, False, None, None)),
+    (_pod("1", "True", phase="Succeeded"), PodFacts(False, True, 1767225600.0, "rs-1")),
+    (_pod("1", "True", deleting=True), PodFacts(False, True, 1767225600.0, "rs-1")),
+])
+def test_pod_facts(pod, facts):
+    assert PodFactsMemo().of(pod) == facts
+
+
+def test_pod_facts_are_recomputed_only_for_a_new_version():
+    memo = PodFactsMemo()
+    assert memo.of(_pod("1", "False")).ready is False
+    assert memo.of(_pod("1", "True")).ready is False   # same version: the memo answers
+    assert memo.of(_pod("2", "True")).ready is True    # a new version is examined again
+    memo.forget(_pod("2", "True"))
+    assert memo.of(_pod("2", "False")).ready is False
+
+
+@pytest.mark.parametrize("min_ready, now, expect", [(0, 0.0, True), (10, 1767225605.0, False),
+                                                     (10, 1767225610.0, True)])
+def test_pod_facts_available(min_ready, now, expect):
+    assert PodFactsMemo().of(_pod("1", "True")).available(min_ready, now) is expect

@@ -38,6 +38,10 @@ LABELS = {"app": "nginx", "tier": "web", "env": "prod", "gen": "3"}
     ("gen>2", True),
     ("gen<3", False),
     ("example.com/role=x", False),
+    ("app=nginx,app=other", False),           # the same key twice: both must hold
+    ("app=nginx,app in (nginx)", True),
+    ("app in (nginx),tier!=db,env=prod", True),
+    ("tier=web,app in (apache)", False),
 ])
 def test_label_selector_matching(text: str, matches: bool) -> None:
     assert parse_label_selector(text).matches(LABELS) is matches

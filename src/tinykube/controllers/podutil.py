@@ -8,6 +8,7 @@ scale-down the least valuable pods go first, ranked as ActivePodsWithRanks ranks
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from tinykube.clock import parse_time
@@ -67,6 +68,45 @@ def available_in(pod: Obj, min_ready_seconds: int, now: float) -> float | None:
         return None
     left = since + min_ready_seconds - now
     return left if left > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class PodFacts:
+    """The answers a controller needs about one version of a pod."""
+
+    active: bool
+    ready: bool
+    ready_since: float | None
+    controller_uid: str | None
+
+    def available(self, min_ready_seconds: int, now: float) -> bool:
+        if not self.ready:
+            return False
+        if min_ready_seconds <= 0:
+            return True
+        return self.ready_since is not None and self.ready_since + min_ready_seconds <= now
+
+
+class PodFactsMemo:
+    """PodFacts per pod version: a pod is examined again only when it changed, so counting the
+    pods of a 10,000-replica owner on every sync is dictionary lookups, not condition parsing."""
+
+    def __init__(self) -> None:
+        self._by_uid: dict[str, tuple[str, PodFacts]] = {}
+
+    def of(self, pod: Obj) -> PodFacts:
+        meta = pod["metadata"]
+        uid, version = meta.get("uid", ""), meta.get("resourceVersion", "")
+        hit = self._by_uid.get(uid)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        ref = next((r for r in meta.get("ownerReferences") or () if r.get("controller")), None)
+        facts = PodFacts(is_active(pod), is_ready(pod), ready_since(pod), ref.get("uid") if ref else None)
+        self._by_uid[uid] = (version, facts)
+        return facts
+
+    def forget(self, pod: Obj) -> None:
+        self._by_uid.pop(pod["metadata"].get("uid", ""), None)
 
 
 def restarts(pod: Obj) -> int:

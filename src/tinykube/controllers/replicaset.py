@@ -19,9 +19,7 @@ from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_controller_uid, by_namespace
 from tinykube.client.workqueue import WorkQueue, run_workers
 from tinykube.controllers.expectations import Expectations
-from tinykube.controllers.podutil import (
-    available_in, is_active, is_available, is_ready, pods_to_delete, slow_start_batches,
-)
+from tinykube.controllers.podutil import PodFactsMemo, is_ready, pods_to_delete, slow_start_batches
 from tinykube.machinery.errors import StatusError
 from tinykube.machinery.selectors import LabelSelector, label_selector_from_map, label_selector_from_object
 from tinykube.registry.resources import Resource
@@ -31,6 +29,11 @@ log = logging.getLogger(__name__)
 REPLICASETS = resource("apps/v1", "replicasets")
 REPLICATION_CONTROLLERS = resource("v1", "replicationcontrollers")
 BURST_REPLICAS = 500  # upstream's burstReplicas: most creates or deletes in one sync
+# A pod event syncs its owner after a pause that grows with the owner's size (wall seconds per
+# pod, capped): a sync counts every pod, so a 10,000-pod owner is recounted a few times a
+# second, not once per event, while a small one still reacts at once.
+COALESCE_PER_POD = 2e-5
+COALESCE_MAX = 0.25
 WORKERS = 5
 
 
@@ -76,9 +79,10 @@ class ReplicaController:
                                               "orphans": orphans_by_namespace})
         self.queue: WorkQueue[str] = WorkQueue(clock, name=res.plural)
         self.expectations = Expectations(clock)
+        self.facts = PodFactsMemo()
         self.owners.add_handler(EventHandler(self._owner_changed, lambda old, new: self._owner_changed(new),
                                              self._owner_deleted))
-        self.pods.add_handler(EventHandler(self._pod_added, self._pod_updated, self._pod_deleted))
+        self.pods.add_handler(EventHandler(self._pod_added, self._pod_updated, self._pod_removed))
 
     # ------------------------------------------------------------------ selectors and ownership
 
@@ -124,10 +128,20 @@ class ReplicaController:
         owner = self._owner_of(pod)
         if owner is not None:
             self.expectations.creation_observed(owner)
-            self.queue.add(owner)
+            self._pod_changed(owner)
         elif controller_ref(pod) is None:
             for key in self._matching_owners(pod):
                 self.queue.add(key)
+
+    def _pod_changed(self, owner_key: str) -> None:
+        """Sync the owner of a changed pod, coalescing the events of a large owner."""
+        owner = self.owners.cache.get(owner_key)
+        size = len(self.pods.cache.index_keys("controller", owner["metadata"]["uid"])) if owner else 0
+        pause = min(COALESCE_MAX, size * COALESCE_PER_POD)
+        if pause < 1e-3:
+            self.queue.add(owner_key)
+        else:
+            self.queue.add_after(owner_key, pause * self.clock.scale)
 
     def _pod_updated(self, old: Obj, pod: Obj) -> None:
         if pod["metadata"].get("deletionTimestamp") and not old["metadata"].get("deletionTimestamp"):
@@ -137,7 +151,7 @@ class ReplicaController:
         if old_owner and old_owner != owner:
             self.queue.add(old_owner)
         if owner is not None:
-            self.queue.add(owner)
+            self._pod_changed(owner)
             key = owner
             obj = self.owners.cache.get(key)
             min_ready = int(((obj or {}).get("spec") or {}).get("minReadySeconds") or 0)
@@ -148,11 +162,15 @@ class ReplicaController:
                 for key in self._matching_owners(pod):
                     self.queue.add(key)
 
+    def _pod_removed(self, pod: Obj) -> None:
+        self.facts.forget(pod)
+        self._pod_deleted(pod)
+
     def _pod_deleted(self, pod: Obj) -> None:
         owner = self._owner_of(pod)
         if owner is not None:
             self.expectations.deletion_observed(owner, object_key(pod))
-            self.queue.add(owner)
+            self._pod_changed(owner)
 
     # ------------------------------------------------------------------ sync
 
@@ -183,8 +201,9 @@ class ReplicaController:
             return  # validation keeps invalid selectors out; nothing sensible to do
         namespace = owner["metadata"]["namespace"]
         # its own pods and the namespace's orphans: claiming never scans pods other controllers own
+        facts = self.facts.of
         candidates = [p for p in self.pods.cache.by_index("controller", owner["metadata"]["uid"]) +
-                      self.pods.cache.by_index("orphans", namespace) if is_active(p)]
+                      self.pods.cache.by_index("orphans", namespace) if facts(p).active]
         mine = await self._claim(owner, selector, candidates)
         error: str | None = None
         if self.expectations.satisfied(key) and not owner["metadata"].get("deletionTimestamp"):
@@ -196,10 +215,10 @@ class ReplicaController:
         deleting = bool(owner["metadata"].get("deletionTimestamp"))
         mine = []
         for pod in pods:
-            ref = controller_ref(pod)
+            owner_uid = self.facts.of(pod).controller_uid
             matches = selector.matches(pod["metadata"].get("labels") or {})
-            if ref is not None:
-                if ref.get("uid") != uid:
+            if owner_uid is not None:
+                if owner_uid != uid:
                     continue
                 if matches:
                     mine.append(pod)
@@ -271,17 +290,29 @@ class ReplicaController:
         min_ready = int(spec.get("minReadySeconds") or 0)
         template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         now = self.clock.time()
-        ready = [p for p in pods if is_ready(p)]
-        available = [p for p in ready if is_available(p, min_ready, now)]
-        fully = [p for p in pods if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in template_labels.items())]
+        template_items = template_labels.items()
+        ready = available = fully = 0
+        soonest: float | None = None  # when the next ready pod becomes available
+        for pod in pods:
+            facts = self.facts.of(pod)
+            if template_items <= (pod["metadata"].get("labels") or {}).items():
+                fully += 1
+            if not facts.ready:
+                continue
+            ready += 1
+            if facts.available(min_ready, now):
+                available += 1
+            elif facts.ready_since is not None:
+                left = facts.ready_since + min_ready - now
+                soonest = left if soonest is None else min(soonest, left)
         old = owner.get("status") or {}
         status: Obj = {"replicas": len(pods)}
         if fully:
-            status["fullyLabeledReplicas"] = len(fully)
+            status["fullyLabeledReplicas"] = fully
         if ready:
-            status["readyReplicas"] = len(ready)
+            status["readyReplicas"] = ready
         if available:
-            status["availableReplicas"] = len(available)
+            status["availableReplicas"] = available
         status["observedGeneration"] = owner["metadata"].get("generation", 1)
         conditions = [c for c in old.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
         if error is not None:
@@ -301,6 +332,5 @@ class ReplicaController:
                     self.queue.add_rate_limited(object_key(owner))
                 elif exc.code != 404:
                     raise
-        waits = [w for p in ready if (w := available_in(p, min_ready, now)) is not None]
-        if waits:
-            self.queue.add_after(object_key(owner), min(waits) + 0.1)
+        if soonest is not None:
+            self.queue.add_after(object_key(owner), max(0.0, soonest) + 0.1)
