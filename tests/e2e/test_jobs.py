@@ -346,3 +346,25 @@ def test_deleting_a_job_removes_its_pods(jc: Cluster, jns: str):
     wait_until(lambda: len(active(job_pods(c, jns, "gone"))) == 3, 30, 0.2)
     c.kubectl("delete", "job", "gone", "-n", jns)
     wait_until(lambda: not job_pods(c, jns, "gone"), 60, 0.2)
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_restart_neither_loses_nor_double_counts_pods(fresh_cluster: Cluster, sig: str):
+    import signal
+
+    c = fresh_cluster
+    args = ("--sim-nodes", "3", "--time-scale", SCALE)
+    c.start(args)
+    ns = create_namespace(c)
+    apply(c, ns, job_yaml("steady", "completions: 8\nparallelism: 2", 'sim.tinykube.io/exit-after: "2s"'))
+    wait_until(lambda: (get_job(c, ns, "steady")["status"].get("succeeded") or 0) >= 3, 60, 0.1)
+    c.stop(getattr(signal, sig))
+    c.start(args)
+    job = wait_condition(c, ns, "steady", "Complete", 120)
+    pods = job_pods(c, ns, "steady")
+    succeeded = [p for p in pods if p["status"].get("phase") == "Succeeded"]
+    failed = [p for p in pods if p["status"].get("phase") == "Failed"]
+    assert job["status"]["succeeded"] == len(succeeded) >= 8
+    assert (job["status"].get("failed") or 0) == len(failed)
+    assert job["status"]["uncountedTerminatedPods"] == {}
+    assert not any(p["metadata"].get("finalizers") for p in pods)
