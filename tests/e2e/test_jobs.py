@@ -326,6 +326,9 @@ def test_parallelism_patch_scales_active_pods(jc: Cluster, jns: str):
     c.kubectl("patch", "job", "elastic", "-n", jns, "-p", '{"spec":{"parallelism":1}}')
     wait_until(lambda: len(job_pods(c, jns, "elastic")) == 1
                and get_job(c, jns, "elastic")["status"].get("active") == 1, 30, 0.2)
+    apply(c, jns, job_yaml("elastic", "completions: 10\nparallelism: 3", 'sim.tinykube.io/exit-after: "1h"'))
+    wait_until(lambda: len(active(job_pods(c, jns, "elastic"))) == 3
+               and get_job(c, jns, "elastic")["status"].get("active") == 3, 30, 0.2)
     job = get_job(c, jns, "elastic")
     assert not job["status"].get("failed"), "pods removed by a scale-down are not failures"
 
@@ -346,6 +349,16 @@ def test_deleting_a_job_removes_its_pods(jc: Cluster, jns: str):
     wait_until(lambda: len(active(job_pods(c, jns, "gone"))) == 3, 30, 0.2)
     c.kubectl("delete", "job", "gone", "-n", jns)
     wait_until(lambda: not job_pods(c, jns, "gone"), 60, 0.2)
+
+
+def test_orphaned_pods_lose_the_tracking_finalizer(jc: Cluster, jns: str):
+    c = jc
+    apply(c, jns, job_yaml("left", "completions: 2\nparallelism: 2", 'sim.tinykube.io/exit-after: "1h"'))
+    wait_until(lambda: len(active(job_pods(c, jns, "left"))) == 2, 30, 0.2)
+    c.kubectl("delete", "job", "left", "-n", jns, "--cascade=orphan")
+    pods = wait_until(lambda: (p := job_pods(c, jns, "left")) and all(
+        not x["metadata"].get("ownerReferences") and not x["metadata"].get("finalizers") for x in p) and p, 30, 0.2)
+    assert len(active(pods)) == 2, "orphaned pods keep running"
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
