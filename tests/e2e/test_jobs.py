@@ -316,6 +316,19 @@ def test_pod_failure_policy_ignore_does_not_count(jc: Cluster, jns: str):
     assert job["spec"]["podReplacementPolicy"] == "Failed"
 
 
+def test_deleted_pod_is_counted_and_replaced_with_only_failed_replacement(jc: Cluster, jns: str):
+    c = jc
+    apply(c, jns, job_yaml("replaced", "podReplacementPolicy: Failed", 'sim.tinykube.io/exit-after: "1h"'))
+    [pod] = wait_until(lambda: active(job_pods(c, jns, "replaced")), 30, 0.2)
+    c.kubectl("delete", "pod", pod["metadata"]["name"], "-n", jns, "--wait=false")
+    # the kubelet reports the killed pod Failed; the Job counts it, drops the finalizer, replaces it
+    wait_until(lambda: (p := active(job_pods(c, jns, "replaced"))) and p[0]["metadata"]["uid"] != pod["metadata"]["uid"],
+               30, 0.2)
+    wait_until(lambda: get_job(c, jns, "replaced")["status"].get("failed") == 1, 30, 0.2)
+    wait_until(lambda: pod["metadata"]["name"] not in {p["metadata"]["name"] for p in job_pods(c, jns, "replaced")},
+               30, 0.2)
+
+
 def test_parallelism_patch_scales_active_pods(jc: Cluster, jns: str):
     c = jc
     apply(c, jns, job_yaml("elastic", "completions: 10\nparallelism: 2", 'sim.tinykube.io/exit-after: "1h"'))
