@@ -24,8 +24,10 @@ from tinykube.client.local import LocalClient
 from tinykube.controllers.nodelifecycle import NodeLifecycleController
 from tinykube.controllers.deployment.controller import DeploymentController
 from tinykube.controllers.garbagecollector import GarbageCollector
+from tinykube.controllers.job import JobController
 from tinykube.controllers.podgc import PodGarbageCollector
 from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS, ReplicaController
+from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
 from tinykube.kubelet.agent import NodeAgent
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.registry.objects import ObjectRegistry
@@ -73,6 +75,8 @@ class Components:
         self.replicasets = ReplicaController(self.controller_client, clock, self.informers, REPLICASETS)
         self.replication_controllers = ReplicaController(self.controller_client, clock, self.informers,
                                                          REPLICATION_CONTROLLERS)
+        self.jobs = JobController(self.controller_client, clock, self.informers)
+        self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
         self.agent = NodeAgent(LocalClient(registry, "kubelet"), clock, self.informers,
                                local_node=local_node_name() if options.local_node else None,
                                sim_nodes=options.sim_nodes, stages=options.stages)
@@ -85,7 +89,8 @@ class Components:
         async with asyncio.TaskGroup() as group:
             for run in (self.node_lifecycle.run, self.pod_gc.run, self.replicasets.run,
                         self.replication_controllers.run, self.garbage_collector.run,
-                        self.deployments.run, *self.options.extra_controllers):
+                        self.deployments.run, self.jobs.run,
+                        self.ttl_after_finished.run, *self.options.extra_controllers):
                 group.create_task(run())
 
     def start(self) -> list[asyncio.Task[None]]:

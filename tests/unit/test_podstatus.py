@@ -548,3 +548,27 @@ def test_pod_phase_on_api_statuses():
                              "lastState": {"terminated": {"exitCode": 1}}}
     assert pod_phase(pod, [], [waiting_after_failure]) == "Running"
     assert pod_phase(pod, [], []) == "Pending"  # status unknown
+
+
+def test_killed_status_ends_running_containers():
+    from tinykube.kubelet.podstatus import killed_status
+
+    pod = {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"},
+                                                        {"type": "PodScheduled", "status": "True"}],
+                      "containerStatuses": [
+                          {"name": "a", "ready": True, "started": True, "containerID": "sim://1",
+                           "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}},
+                          {"name": "b", "ready": False, "state": {"terminated": {"exitCode": 0}}}]}}
+    status = killed_status(pod, "2026-01-01T00:01:00Z")
+    assert status["phase"] == "Failed"
+    a, b = status["containerStatuses"]
+    assert a["state"]["terminated"] == {"exitCode": 137, "reason": "Error", "startedAt": "2026-01-01T00:00:00Z",
+                                        "finishedAt": "2026-01-01T00:01:00Z", "containerID": "sim://1"}
+    assert a["ready"] is False and b["state"] == {"terminated": {"exitCode": 0}}
+    ready = status["conditions"][0]
+    assert ready["status"] == "False" and ready["reason"] == "PodFailed"
+    assert status["conditions"][1]["status"] == "True"
+    assert pod["status"]["phase"] == "Running", "the cached pod is not changed"
+    done = killed_status({"status": {"phase": "Running", "containerStatuses": [
+        {"name": "a", "state": {"terminated": {"exitCode": 0}}}]}}, "2026-01-01T00:01:00Z")
+    assert done["phase"] == "Succeeded"

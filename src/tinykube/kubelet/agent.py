@@ -22,7 +22,7 @@ from tinykube.client.informer import EventHandler, InformerFactory, by_node_name
 from tinykube.client.workqueue import WorkQueue, run_workers
 from tinykube.kubelet import node as nodes
 from tinykube.kubelet.behaviour import behaviour_of
-from tinykube.kubelet.podstatus import ContainerState, build_pod_status, pod_is_terminal
+from tinykube.kubelet.podstatus import ContainerState, build_pod_status, killed_status, pod_is_terminal
 from tinykube.kubelet.sim import CREATING, RUNNING, SimPod, advance, container_states, stamp
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage, stage_delay
 from tinykube.machinery.errors import StatusError
@@ -321,6 +321,17 @@ class NodeAgent:
         if now < record.terminate_at:
             self.queue.add_after(key, record.terminate_at - now)
             return
+        if pod["metadata"].get("finalizers") and not pod_is_terminal(pod):
+            # the pod outlives this delete (a Job's tracking finalizer): report it terminal first,
+            # as the kubelet does, so its owner can count it
+            try:
+                await self.client.update_status(PODS, dict(pod, status=killed_status(pod, self.clock.rfc3339())))
+            except StatusError as exc:
+                if exc.code not in (404, 409):
+                    raise
+                if exc.code == 409:
+                    self.queue.add_rate_limited(key)
+                    return
         try:
             await self.client.delete(PODS, pod["metadata"]["name"], pod["metadata"]["namespace"],
                                      grace_period_seconds=0, uid=pod["metadata"].get("uid", ""))

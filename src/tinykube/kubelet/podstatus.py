@@ -192,6 +192,33 @@ def pod_is_terminal(pod: Obj) -> bool:
     return (pod.get("status") or {}).get("phase") in TERMINAL_PHASES
 
 
+def killed_status(pod: Obj, now: str) -> Obj:
+    """The terminal status the kubelet writes for a deleted pod once its containers are stopped:
+    containers still running end with 137 (killed), the phase becomes Failed (Succeeded when
+    every container had already exited 0), Ready and ContainersReady turn False."""
+    status = copy.deepcopy(pod.get("status") or {})
+    codes = []
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in status.get(key) or []:
+            state = cs.get("state") or {}
+            if "terminated" not in state:
+                started = (state.get("running") or {}).get("startedAt")
+                term = {"exitCode": _UNLOCATED_EXIT_CODE, "reason": ERROR, "startedAt": started, "finishedAt": now}
+                if cs.get("containerID"):
+                    term["containerID"] = cs["containerID"]
+                cs["state"] = {"terminated": term}
+            cs["ready"] = False
+            if key == "containerStatuses":
+                cs["started"] = False
+                codes.append(int(cs["state"]["terminated"].get("exitCode") or 0))
+    status["phase"] = SUCCEEDED if codes and all(code == 0 for code in codes) else FAILED
+    reason = POD_COMPLETED if status["phase"] == SUCCEEDED else POD_FAILED
+    for cond in status.get("conditions") or []:
+        if cond.get("type") in (READY, CONTAINERS_READY) and cond.get("status") != "False":
+            cond.update(status="False", reason=reason, lastTransitionTime=now)
+    return status
+
+
 def crash_loop_backoff(restart_count: int) -> float:
     """Seconds of back-off after `restart_count` earlier back-offs: 10, 20, 40, ... capped at 300.
 
