@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -223,18 +222,30 @@ def test_history_limits(cron_cluster: Cluster, cns: str):
 def test_suspend_stops_creation(cron_cluster: Cluster, cns: str):
     c = cron_cluster
     c.kubectl("apply", "-n", cns, "-f", "-", input=cronjob("pause"))
-    wait_until(lambda: len(jobs(c, cns)) >= 1, 30, 0.2)
+    # a second CronJob keeps ticking: its jobs tell which scheduled minutes have passed
+    c.kubectl("apply", "-n", cns, "-f", "-", input=cronjob("witness"))
+    wait_until(lambda: any(j["metadata"]["name"].startswith("pause-") for j in jobs(c, cns)), 30, 0.2)
+
+    def named(prefix: str) -> list[dict]:
+        return [j for j in jobs(c, cns) if j["metadata"]["name"].startswith(prefix + "-")]
+
+    def witness_reaches(minute: int) -> bool:
+        return any(suffix(j) >= minute for j in named("witness"))
+
     c.kubectl("patch", "cronjob", "pause", "-n", cns, "-p", '{"spec":{"suspend":true}}')
     assert table(c, "cronjob", "pause", "-n", cns)[0]["SUSPEND"] == "True"
-    time.sleep(0.5)  # a job the controller was already creating may still land
-    before = {j["metadata"]["name"] for j in jobs(c, cns)}
-    time.sleep(3)  # three scheduled minutes pass
-    assert {j["metadata"]["name"] for j in jobs(c, cns)} == before
+    # one minute after the patch every sync sees it; a job started just before may still land
+    seen = max(suffix(j) for j in named("witness"))
+    wait_until(lambda: witness_reaches(seen + 2), 30, 0.1)
+    before = {j["metadata"]["name"] for j in named("pause")}
+    wait_until(lambda: witness_reaches(seen + 5), 30, 0.1)  # three more scheduled minutes
+    assert {j["metadata"]["name"] for j in named("pause")} == before
     # resuming starts only the most recent missed minute, not every one
     c.kubectl("patch", "cronjob", "pause", "-n", cns, "-p", '{"spec":{"suspend":false}}')
-    fresh = wait_until(lambda: [j for j in jobs(c, cns) if j["metadata"]["name"] not in before], 30, 0.1)
-    last = max(suffix(j) for j in jobs(c, cns) if j["metadata"]["name"] in before)
+    fresh = wait_until(lambda: [j for j in named("pause") if j["metadata"]["name"] not in before], 30, 0.1)
+    last = max(suffix(j) for j in named("pause") if j["metadata"]["name"] in before)
     assert suffix(fresh[0]) >= last + 3
+    assert len(fresh) == 1 or suffix(fresh[1]) == suffix(fresh[0]) + 1  # then on schedule again
 
 
 def test_invalid_time_zone_and_tz_in_schedule_rejected(cron_cluster: Cluster, cns: str):

@@ -17,7 +17,9 @@ from tinykube.client.api import EVENTS, object_key
 from tinykube.client.informer import InformerFactory
 from tinykube.client.local import LocalClient
 from tinykube.clock import ManualClock
-from tinykube.controllers.cronjob import CRONJOBS, JOBS, CronJobController
+from tinykube.controllers.cronjob import (
+    CRONJOBS, JOBS, CronJobController, by_job_start, finished_condition, job_from_template,
+)
 from tinykube.controllers.cronschedule import job_name
 from tinykube.registry.hooks import kind_hooks
 from tinykube.registry.objects import ObjectRegistry
@@ -189,3 +191,43 @@ def test_schedule_change_moves_the_wake_up(tmp_path: Path):
         await h.advance(180.2)  # 00:05:00.2
         assert await h.jobs() == [minute_job(0, 5)]
     run(tmp_path, body)
+
+
+# ----------------------------------------------------------------------------- pure helpers
+
+
+@pytest.mark.parametrize("conditions, expect", [
+    ([], None),
+    ([{"type": "Complete", "status": "True"}], "Complete"),
+    ([{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}], "Complete"),
+    ([{"type": "Failed", "status": "True"}], "Failed"),
+    ([{"type": "FailureTarget", "status": "True"}], None),  # not finished until Failed is True
+    ([{"type": "Complete", "status": "False"}], None),
+    ([{"type": "Suspended", "status": "True"}], None),
+])
+def test_finished_condition(conditions: list[dict], expect: str | None):
+    assert finished_condition({"status": {"conditions": conditions}}) == expect
+
+
+def test_history_order_oldest_start_first_unstarted_last():
+    def job(name: str, start: str | None) -> dict:
+        return {"metadata": {"name": name}, "status": {"startTime": start} if start else {}}
+    jobs = [job("d", None), job("c", "2026-01-01T00:03:00Z"), job("b", "2026-01-01T00:01:00Z"),
+            job("a", "2026-01-01T00:03:00Z"), job("e", None)]
+    assert [j["metadata"]["name"] for j in sorted(jobs, key=by_job_start)] == ["b", "a", "c", "d", "e"]
+
+
+def test_job_from_template():
+    cronjob = {"apiVersion": "batch/v1", "kind": "CronJob",
+               "metadata": {"name": "hello", "namespace": "ns", "uid": "u-1"},
+               "spec": {"schedule": "30 2 * * *", "timeZone": "America/New_York", "jobTemplate": {
+                   "metadata": {"labels": {"app": "x"}, "annotations": {"note": "y"}},
+                   "spec": {"backoffLimit": 2, "template": {"spec": {"containers": [{"name": "c"}]}}}}}}
+    scheduled = datetime(2026, 3, 9, 6, 30, tzinfo=UTC)
+    job = job_from_template(cronjob, scheduled)
+    assert job["metadata"] == {
+        "name": "hello-29550630", "namespace": "ns", "labels": {"app": "x"},
+        "annotations": {"note": "y", "batch.kubernetes.io/cronjob-scheduled-timestamp": "2026-03-09T02:30:00-04:00"},
+        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "hello", "uid": "u-1",
+                             "controller": True, "blockOwnerDeletion": True}]}
+    assert job["spec"] == cronjob["spec"]["jobTemplate"]["spec"] and job["spec"] is not cronjob["spec"]["jobTemplate"]["spec"]
