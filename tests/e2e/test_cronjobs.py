@@ -224,10 +224,11 @@ def test_suspend_stops_creation(cron_cluster: Cluster, cns: str):
     c.kubectl("apply", "-n", cns, "-f", "-", input=cronjob("pause"))
     # a second CronJob keeps ticking: its jobs tell which scheduled minutes have passed
     c.kubectl("apply", "-n", cns, "-f", "-", input=cronjob("witness"))
-    wait_until(lambda: any(j["metadata"]["name"].startswith("pause-") for j in jobs(c, cns)), 30, 0.2)
 
     def named(prefix: str) -> list[dict]:
         return [j for j in jobs(c, cns) if j["metadata"]["name"].startswith(prefix + "-")]
+
+    wait_until(lambda: named("pause") and named("witness"), 30, 0.2)
 
     def witness_reaches(minute: int) -> bool:
         return any(suffix(j) >= minute for j in named("witness"))
