@@ -21,6 +21,7 @@ from typing import Any, Awaitable, Callable
 from tinykube.client.informer import InformerFactory
 from tinykube.client.leaderelection import LeaderElector
 from tinykube.client.local import LocalClient
+from tinykube.controllers.cronjob import CronJobController
 from tinykube.controllers.nodelifecycle import NodeLifecycleController
 from tinykube.controllers.deployment.controller import DeploymentController
 from tinykube.controllers.garbagecollector import GarbageCollector
@@ -72,6 +73,7 @@ class Components:
         self.pod_gc = PodGarbageCollector(self.controller_client, clock, self.informers)
         self.deployments = DeploymentController(self.controller_client, clock, self.informers)
         self.garbage_collector = GarbageCollector(self.controller_client, clock, self.informers)
+        self.cronjobs = CronJobController(self.controller_client, clock, self.informers)
         self.replicasets = ReplicaController(self.controller_client, clock, self.informers, REPLICASETS)
         self.replication_controllers = ReplicaController(self.controller_client, clock, self.informers,
                                                          REPLICATION_CONTROLLERS)
@@ -89,7 +91,7 @@ class Components:
         async with asyncio.TaskGroup() as group:
             for run in (self.node_lifecycle.run, self.pod_gc.run, self.replicasets.run,
                         self.replication_controllers.run, self.garbage_collector.run,
-                        self.deployments.run, self.jobs.run,
+                        self.deployments.run, self.jobs.run, self.cronjobs.run,
                         self.ttl_after_finished.run, *self.options.extra_controllers):
                 group.create_task(run())
 

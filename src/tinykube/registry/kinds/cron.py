@@ -1,7 +1,10 @@
 """CronJob schedules as upstream parses them (robfig/cron v3 `ParseStandard`).
 
-Only the verdict and the error text matter here: `check_schedule` returns None for a valid
-schedule, else the parser's message, which upstream puts after `Invalid value: "<schedule>": `.
+`check_schedule` returns None for a valid schedule, else the parser's message, which upstream
+puts after `Invalid value: "<schedule>": `. `parse_standard` returns what the schedule means
+(`ParsedSchedule`: the values each field allows, whether a day field was a star, a
+`TZ=`/`CRON_TZ=` zone, or an `@every` interval); `controllers/cronschedule.py` computes times
+from it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,28 @@ class CronError(ValueError):
     pass
 
 
+# the standard descriptors, as robfig/cron expands them
+DESCRIPTOR_FIELDS = {
+    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
+}
+
+
+@dataclass(frozen=True)
+class ParsedSchedule:
+    """A valid schedule: five value sets (minute, hour, dom, month, dow), or an `@every` delay.
+
+    `dom_star`/`dow_star` say whether the day field carried robfig's star bit (`*` or `?`,
+    without a step above 1): when either does, a day must match both fields, else either.
+    """
+
+    fields: tuple[frozenset[int], ...] = ()
+    dom_star: bool = False
+    dow_star: bool = False
+    every_seconds: int | None = None
+    time_zone: str | None = None  # from a TZ= / CRON_TZ= prefix
+
+
 def check_schedule(spec: str) -> str | None:
     """None when robfig/cron's standard parser accepts `spec`, else its error message."""
     try:
@@ -40,23 +65,28 @@ def check_schedule(spec: str) -> str | None:
     return None
 
 
-def parse_standard(spec: str) -> None:
+def parse_standard(spec: str) -> ParsedSchedule:
+    """What robfig/cron's ParseStandard makes of `spec`; raises CronError with its message."""
     if not spec:
         raise CronError("empty spec string")
+    zone = None
     if spec.startswith("TZ=") or spec.startswith("CRON_TZ="):
-        spec = _strip_time_zone(spec)
+        zone, spec = _strip_time_zone(spec)
     if spec.startswith("@"):
-        _parse_descriptor(spec)
-        return
+        every = _parse_descriptor(spec)
+        if every is not None:
+            return ParsedSchedule(every_seconds=every, time_zone=zone)
+        spec = DESCRIPTOR_FIELDS[spec]
     fields = spec.split()
     if len(fields) != len(STANDARD_FIELDS):
         raise CronError(f"expected exactly {len(STANDARD_FIELDS)} fields, found {len(fields)}: "
                         f"[{' '.join(fields)}]")
-    for text, bounds in zip(fields, STANDARD_FIELDS):
-        _parse_field(text, bounds)
+    parsed = [_parse_field(text, bounds) for text, bounds in zip(fields, STANDARD_FIELDS)]
+    return ParsedSchedule(fields=tuple(values for values, _ in parsed), dom_star=parsed[2][1],
+                          dow_star=parsed[4][1], time_zone=zone)
 
 
-def _strip_time_zone(spec: str) -> str:
+def _strip_time_zone(spec: str) -> tuple[str, str]:
     from zoneinfo import ZoneInfo
     space = spec.find(" ")
     if space == -1:
@@ -66,31 +96,40 @@ def _strip_time_zone(spec: str) -> str:
         ZoneInfo(name)
     except Exception as exc:  # unknown zone or a name zoneinfo refuses
         raise CronError(f"provided bad location {name}: unknown time zone {name}") from exc
-    return spec[space:].strip()
+    return name, spec[space:].strip()
 
 
-def _parse_descriptor(spec: str) -> None:
+def _parse_descriptor(spec: str) -> int | None:
+    """None for the named descriptors, the interval in whole seconds for `@every`."""
     if spec in DESCRIPTORS:
-        return
+        return None
     every = "@every "
     if spec.startswith(every):
         problem = go_duration_error(spec[len(every):])
         if problem:
             raise CronError(f"failed to parse duration {spec}: {problem}")
-        return
+        # robfig's Every: at least a second, truncated to whole seconds
+        return max(1, int(go_duration_seconds(spec[len(every):])))
     raise CronError(f"unrecognized descriptor: {spec}")
 
 
-def _parse_field(text: str, bounds: Bounds) -> None:
+def _parse_field(text: str, bounds: Bounds) -> tuple[frozenset[int], bool]:
+    values: set[int] = set()
+    star = False
     for expr in (part for part in text.split(",") if part):
-        _parse_range(expr, bounds)
+        part, part_star = _parse_range(expr, bounds)
+        values |= part
+        star = star or part_star
+    return frozenset(values), star
 
 
-def _parse_range(expr: str, bounds: Bounds) -> None:
+def _parse_range(expr: str, bounds: Bounds) -> tuple[set[int], bool]:
     range_and_step = expr.split("/")
     low_and_high = range_and_step[0].split("-")
+    star = False
     if low_and_high[0] in ("*", "?"):
         start, end = bounds.low, bounds.high
+        star = True
     else:
         start = _int_or_name(low_and_high[0], bounds.names)
         if len(low_and_high) == 1:
@@ -105,6 +144,8 @@ def _parse_range(expr: str, bounds: Bounds) -> None:
         step = _parse_int(range_and_step[1])
         if len(low_and_high) == 1:
             end = bounds.high
+        if step > 1:
+            star = False
     else:
         raise CronError(f"too many slashes: {expr}")
     if start < bounds.low:
@@ -115,6 +156,7 @@ def _parse_range(expr: str, bounds: Bounds) -> None:
         raise CronError(f"beginning of range ({start}) beyond end of range ({end}): {expr}")
     if step == 0:
         raise CronError(f"step of range should be a positive number: {expr}")
+    return set(range(start, end + 1, step)), star
 
 
 def _int_or_name(expr: str, names: dict[str, int]) -> int:
@@ -143,6 +185,17 @@ def _parse_int(expr: str) -> int:
 # ----------------------------------------------------------------------------- durations
 
 _DURATION_UNITS = ("ns", "us", "µs", "μs", "ms", "s", "m", "h")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]+)")
+
+
+def go_duration_seconds(text: str) -> float:
+    """The seconds of a duration Go's time.ParseDuration accepts (check `go_duration_error` first)."""
+    sign = -1.0 if text.startswith("-") else 1.0
+    rest = text.lstrip("+-")
+    if rest == "0":
+        return 0.0
+    return sign * sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(rest))
 _NUMBER = re.compile(r"[0-9]*(\.[0-9]*)?")
 
 
