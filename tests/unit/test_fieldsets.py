@@ -221,3 +221,18 @@ def test_object_field_set(obj: dict, expected: dict) -> None:
 ])
 def test_go_json(value, expected: str) -> None:
     assert go_json(value) == expected
+
+
+def test_encoding_is_cached_but_every_caller_gets_its_own_tree():
+    fs = FieldSet.from_fields_v1({"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:replicas": {}}})
+    first = fs.to_fields_v1()
+    first["f:spec"]["f:extra"] = {}
+    assert fs.to_fields_v1() == {"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:replicas": {}}}
+
+
+def test_decoding_the_same_tree_twice_gives_equal_sets_and_subset_checks():
+    tree = {"f:status": {"f:phase": {}, "f:podIP": {}}}
+    a, b = FieldSet.from_fields_v1(tree), FieldSet.from_fields_v1(dict(tree))
+    assert a == b
+    smaller = FieldSet.from_fields_v1({"f:status": {"f:phase": {}}})
+    assert smaller <= a and not a <= smaller

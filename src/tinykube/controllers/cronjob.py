@@ -13,7 +13,6 @@ or Failed condition is True, whoever sets it (the Job controller, or a test thro
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from datetime import datetime
 from typing import Any
@@ -27,6 +26,7 @@ from tinykube.controllers import cronschedule
 from tinykube.controllers.cronschedule import Schedule, ScheduleError
 from tinykube.controllers.replicaset import controller_ref, owner_reference
 from tinykube.machinery.errors import StatusError
+from tinykube.machinery.jsoncopy import json_copy
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def job_from_template(cronjob: Obj, scheduled: datetime) -> Obj:
     if template_meta.get("labels"):
         meta["labels"] = dict(template_meta["labels"])
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta,
-            "spec": copy.deepcopy(template.get("spec") or {})}
+            "spec": json_copy(template.get("spec") or {})}
 
 
 def by_job_start(job: Obj) -> tuple[int, str, str]:
@@ -155,7 +155,7 @@ class CronJobController:
         cached = self.cronjobs.cache.get(key)
         if cached is None:
             return
-        cronjob = copy.deepcopy(cached)
+        cronjob = json_copy(cached)
         jobs = self._jobs_of(cronjob)
         changed = await self._cleanup_finished_jobs(cronjob, jobs)
         error: Exception | None = None

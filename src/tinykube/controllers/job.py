@@ -13,7 +13,6 @@ Arithmetic lives in `jobutil.py`.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from typing import Any
 
@@ -26,6 +25,7 @@ from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.podutil import is_ready, pods_to_delete, slow_start_batches
 from tinykube.controllers.replicaset import controller_ref, orphans_by_namespace, owner_reference
 from tinykube.machinery.errors import StatusError
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.machinery.selectors import LabelSelector, label_selector_from_object
 
 log = logging.getLogger(__name__)
@@ -251,7 +251,7 @@ class JobController:
             self.recorder.event(shared, "Warning", "UnknownCompletionMode",
                                 "Skipped Job sync because completion mode is unknown")
             return
-        job = copy.deepcopy(shared)
+        job = json_copy(shared)
         await JobSync(self, key, job).run()
 
     async def claim(self, job: Obj) -> list[Obj]:
@@ -541,7 +541,7 @@ class JobSync:
 
     def _pod_for(self, index: int | None) -> Obj:
         job = self.job
-        template = copy.deepcopy(self.spec.get("template") or {})
+        template = json_copy(self.spec.get("template") or {})
         meta = template.get("metadata") or {}
         pod_spec = template.get("spec") or {}
         pod_meta: Obj = {"generateName": job["metadata"]["name"] + "-", "namespace": job["metadata"]["namespace"],

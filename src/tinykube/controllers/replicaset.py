@@ -10,7 +10,6 @@ events never over-creates; deletions ranked as upstream ranks them), and writes 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ from tinykube.client.workqueue import WorkQueue, run_workers
 from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.podutil import PodFactsMemo, is_ready, pods_to_delete, slow_start_batches
 from tinykube.machinery.errors import StatusError
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.machinery.selectors import LabelSelector, label_selector_from_map, label_selector_from_object
 from tinykube.registry.resources import Resource
 
@@ -57,7 +57,7 @@ def owner_reference(owner: Obj) -> Obj:
 
 def pod_from_template(owner: Obj) -> Obj:
     """The pod an owner's template describes, named `<owner>-<5 random chars>` by the API."""
-    template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
+    template = json_copy((owner.get("spec") or {}).get("template") or {})
     meta = template.get("metadata") or {}
     pod_meta: Obj = {"generateName": owner["metadata"]["name"] + "-", "namespace": owner["metadata"]["namespace"],
                      "ownerReferences": [owner_reference(owner)]}
@@ -255,7 +255,7 @@ class ReplicaController:
         template = pod_from_template(owner)
         sent = 0
         for batch in slow_start_batches(count):
-            results = await asyncio.gather(*(self.client.create(PODS, copy.deepcopy(template)) for _ in range(batch)),
+            results = await asyncio.gather(*(self.client.create(PODS, json_copy(template)) for _ in range(batch)),
                                            return_exceptions=True)
             sent += batch
             failures = [r for r in results if isinstance(r, BaseException)]

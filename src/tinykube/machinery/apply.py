@@ -14,7 +14,6 @@ A manager is identified by (name, operation, subresource) and, for updates, the 
 
 from __future__ import annotations
 
-import copy
 import json
 import unicodedata
 from dataclasses import dataclass, field
@@ -26,10 +25,10 @@ import orjson
 from tinykube.machinery import errors
 from tinykube.machinery.fieldsets import (
     FieldPathError,
-    always_present,
     FieldSet,
     Path,
     PathElement,
+    always_present,
     child_node,
     go_json,
     is_atomic_map,
@@ -41,6 +40,7 @@ from tinykube.machinery.fieldsets import (
     object_field_set,
     path_string,
 )
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.machinery.schema import SchemaNode
 
 APPLY = "Apply"
@@ -383,7 +383,7 @@ def _drop_nulls(value: Any) -> Any:
 
 def _merge(lhs: Any, rhs: Any, node: SchemaNode | None) -> Any:
     if lhs is _MISSING:
-        return _drop_nulls(copy.deepcopy(rhs))
+        return _drop_nulls(json_copy(rhs))
     if rhs is _MISSING:
         return lhs
     if isinstance(lhs, dict) and isinstance(rhs, dict) and not is_atomic_map(node) and (lhs or rhs):
@@ -392,7 +392,7 @@ def _merge(lhs: Any, rhs: Any, node: SchemaNode | None) -> Any:
         merged = _merge_lists(lhs, rhs, node)
         if merged is not None:
             return merged
-    return _drop_nulls(copy.deepcopy(rhs))
+    return _drop_nulls(json_copy(rhs))
 
 
 def _merge_maps(lhs: dict[str, Any], rhs: dict[str, Any], node: SchemaNode | None) -> dict[str, Any]:
@@ -637,7 +637,7 @@ def _restore_reset(merged: dict[str, Any], live: dict[str, Any], reset: FieldSet
     for path in reset:
         name = path[0].text
         if name in live:
-            merged[name] = copy.deepcopy(live[name])
+            merged[name] = json_copy(live[name])
         else:
             merged.pop(name, None)
 
@@ -669,7 +669,7 @@ def _sync_last_applied(merged: dict[str, Any], applied: dict[str, Any]) -> None:
     """Keep an existing last-applied annotation in step with what kubectl now applies."""
     if not _annotations(merged).get(LAST_APPLIED_ANNOTATION):
         return
-    config = copy.deepcopy(applied)
+    config = json_copy(applied)
     config_meta = config.get("metadata")
     if isinstance(config_meta, dict) and isinstance(config_meta.get("annotations"), dict):
         config_meta["annotations"].pop(LAST_APPLIED_ANNOTATION, None)
@@ -680,7 +680,7 @@ def _sync_last_applied(merged: dict[str, Any], applied: dict[str, Any]) -> None:
 
 
 def _without_managed_fields(obj: dict[str, Any] | None) -> dict[str, Any]:
-    out = copy.deepcopy(obj) if obj else {}
+    out = json_copy(obj) if obj else {}
     if isinstance(out.get("metadata"), dict):
         out["metadata"].pop("managedFields", None)
     return out
@@ -727,7 +727,12 @@ def _record_update(managed: Managed, old: dict[str, Any], new: dict[str, Any], e
     if not taken:
         return
     previous = managed.get(entry.key)
-    entry.fields = taken | (previous.fields if previous else FieldSet())
+    if previous is None:
+        entry.fields = taken
+    elif taken <= previous.fields:
+        entry.fields = previous.fields  # the same set: keeps its cached encoding
+    else:
+        entry.fields = taken | previous.fields
     managed[entry.key] = entry
 
 

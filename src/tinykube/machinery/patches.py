@@ -32,13 +32,13 @@ Where we knowingly differ from upstream (all in directions a client cannot rely 
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
 import jsonpatch
 import jsonpointer
 
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.machinery.schema import SchemaNode
 
 PATCH_DIRECTIVE = "$patch"
@@ -72,9 +72,9 @@ def apply_json_patch(document: dict, patch: list | Any) -> dict:
     """Apply an RFC 6902 operation list; the first failing operation aborts the whole patch."""
     if not isinstance(patch, list):
         raise PatchError("invalid JSON patch: the patch must be a JSON array of operations")
-    result: Any = copy.deepcopy(document)
+    result: Any = json_copy(document)
     # Copy the patch too: `add`/`replace` insert their values by reference.
-    for index, operation in enumerate(copy.deepcopy(patch)):
+    for index, operation in enumerate(json_copy(patch)):
         result = _apply_json_patch_operation(result, operation, index)
     if not isinstance(result, dict):
         raise PatchError("invalid JSON patch: the result is not a JSON object")
@@ -106,13 +106,13 @@ def apply_merge_patch(document: dict, patch: Any) -> dict:
     """Apply an RFC 7386 merge patch: maps merge recursively, null deletes, the rest replaces."""
     if not isinstance(patch, dict):
         raise PatchError("Invalid JSON Patch: a merge patch must be a JSON object")
-    return _merge_patch_into(copy.deepcopy(document), patch)
+    return _merge_patch_into(json_copy(document), patch)
 
 
 def _merge_patch_into(target: Any, patch: Any) -> Any:
     """RFC 7386 MergePatch(target, patch); `target` is ours to modify, `patch` is only read."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return json_copy(patch)
     if not isinstance(target, dict):
         target = {}
     for key, value in patch.items():
@@ -133,7 +133,7 @@ def apply_strategic_merge_patch(document: dict, patch: dict, node: SchemaNode | 
     if not isinstance(document, dict):
         raise PatchError("invalid JSON document: the object to patch must be a JSON object")
     # Work on private copies: the helpers below update both in place.
-    return _merge_map(copy.deepcopy(document), copy.deepcopy(patch), node)
+    return _merge_map(json_copy(document), json_copy(patch), node)
 
 
 def _merge_map(original: dict, patch: dict, node: SchemaNode | None) -> dict:

@@ -7,9 +7,9 @@ events (stored as core/v1 Event, served also as events.k8s.io/v1 Event).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry.resources import Resource
 
 HPA_V1_ANNOTATIONS = "autoscaling.alpha.kubernetes.io/"
@@ -37,7 +37,7 @@ def from_storage(res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def hpa_v1_to_v2(obj: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(obj)
+    out = json_copy(obj)
     out["apiVersion"] = "autoscaling/v2"
     spec = out.get("spec") or {}
     target = spec.pop("targetCPUUtilizationPercentage", None)
@@ -54,7 +54,7 @@ def hpa_v1_to_v2(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def hpa_v2_to_v1(obj: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(obj)
+    out = json_copy(obj)
     out["apiVersion"] = "autoscaling/v1"
     spec = out.get("spec") or {}
     metrics = spec.pop("metrics", None) or []

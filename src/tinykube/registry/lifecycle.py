@@ -6,9 +6,9 @@ that are not defaulting or validation.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry.resources import Resource
 
 # Kinds whose metadata.generation counts spec changes (upstream strategies set it).
@@ -63,7 +63,7 @@ def prepare_for_update(res: Resource, new: dict[str, Any], old: dict[str, Any]) 
     """A write to the main resource: status stays as it was; a spec change bumps generation."""
     if res.has_status:
         if "status" in old:
-            new["status"] = copy.deepcopy(old["status"])
+            new["status"] = json_copy(old["status"])
         else:
             new.pop("status", None)
     if res.kind == "Namespace" and not res.group:
@@ -73,7 +73,7 @@ def prepare_for_update(res: Resource, new: dict[str, Any], old: dict[str, Any]) 
         if finalizers is None:
             spec.pop("finalizers", None)
         else:
-            spec["finalizers"] = copy.deepcopy(finalizers)
+            spec["finalizers"] = json_copy(finalizers)
     if tracks_generation(res):
         generation = int(old["metadata"].get("generation") or 1)
         if spec_of(new) != spec_of(old):
@@ -84,7 +84,7 @@ def prepare_for_update(res: Resource, new: dict[str, Any], old: dict[str, Any]) 
 def prepare_for_finalize(new: dict[str, Any], old: dict[str, Any]) -> None:
     """namespaces/{name}/finalize changes spec.finalizers and nothing else."""
     finalizers = (new.get("spec") or {}).get("finalizers") or []
-    result = copy.deepcopy(old)
+    result = json_copy(old)
     result["metadata"]["resourceVersion"] = new["metadata"].get("resourceVersion", "")
     result.setdefault("spec", {})["finalizers"] = list(finalizers)
     if not finalizers:
@@ -97,7 +97,7 @@ def prepare_for_status_update(res: Resource, new: dict[str, Any], old: dict[str,
     """A write to /status: only status changes; metadata a controller must not touch stays."""
     status = new.get("status")
     meta = new["metadata"]
-    result = copy.deepcopy(old)
+    result = json_copy(old)
     result["metadata"]["managedFields"] = meta.get("managedFields", old["metadata"].get("managedFields"))
     result["metadata"]["resourceVersion"] = meta.get("resourceVersion", "")
     if status is None:

@@ -9,18 +9,18 @@ paging and watch filtering. Errors are always `StatusError`s; a refused write ch
 from __future__ import annotations
 
 import base64
-import copy
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable
 
 import orjson
-from datetime import datetime, timezone
 
 from tinykube.clock import Clock, format_time
 from tinykube.machinery import errors
 from tinykube.machinery.errors import Cause, StatusError
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry import codec, lifecycle
 from tinykube.registry.conversion import from_storage, to_storage
 from tinykube.registry.fields import supported_fields
@@ -278,7 +278,7 @@ class ObjectRegistry:
     async def create(self, res: Resource, namespace: str, body: dict[str, Any],
                      opts: WriteOptions | None = None, track_fields: bool = True) -> dict[str, Any]:
         opts = opts or WriteOptions()
-        obj = copy.deepcopy(body)
+        obj = json_copy(body)
         meta = obj.get("metadata")
         if not isinstance(meta, dict):
             meta = obj["metadata"] = {}
@@ -291,7 +291,7 @@ class ObjectRegistry:
         else:
             meta.pop("namespace", None)
         for attempt in range(8):
-            candidate = copy.deepcopy(obj)
+            candidate = json_copy(obj)
             created = await self._create_once(res, namespace, candidate, opts, attempt < 7, track_fields)
             if created is not None:
                 return created
@@ -354,7 +354,7 @@ class ObjectRegistry:
         expected = parse_resource_version(precondition) if precondition else 0
 
         def replace(current: dict[str, Any]) -> dict[str, Any]:
-            return copy.deepcopy(body)
+            return json_copy(body)
 
         return await self.guaranteed_update(res, namespace, name, replace, opts, subresource,
                                             expected_revision=expected)
@@ -373,7 +373,7 @@ class ObjectRegistry:
             current = self._decode(res, kv)
             if expected_revision and expected_revision != kv.mod_revision:
                 raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE)
-            new = mutate(copy.deepcopy(current))
+            new = mutate(json_copy(current))
             wanted_rv = (new.get("metadata") or {}).get("resourceVersion") or ""
             if wanted_rv and not expected_revision and wanted_rv != current["metadata"]["resourceVersion"]:
                 # a patch that carries a resourceVersion is a precondition too
@@ -411,7 +411,7 @@ class ObjectRegistry:
             if kv is None:
                 raise self._not_found(res, name)
             current = self._decode(res, kv)
-            new = mutate(copy.deepcopy(current))
+            new = mutate(json_copy(current))
             if new is None:
                 return current
             try:
@@ -524,7 +524,7 @@ class ObjectRegistry:
     def _deletion_update(self, res: Resource, current: dict[str, Any],
                          opts: DeleteOptions) -> dict[str, Any] | None:
         """The object as it must be stored while deletion is pending, or None to delete it now."""
-        obj = copy.deepcopy(current)
+        obj = json_copy(current)
         meta = obj["metadata"]
         finalizers = list(meta.get("finalizers") or [])
         policy = opts.propagation_policy

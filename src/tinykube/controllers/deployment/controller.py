@@ -10,7 +10,6 @@ path ends by writing status (sync.py, progress.py).
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from typing import Any
 
@@ -24,6 +23,7 @@ from tinykube.controllers.deployment.rolling import rollout_rolling
 from tinykube.controllers.deployment.sync import DEPLOYMENTS, DeploymentSync, HashCollision
 from tinykube.controllers.replicaset import REPLICASETS, controller_ref, owner_reference
 from tinykube.machinery.errors import StatusError
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.machinery.selectors import LabelSelector, label_selector_from_object
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class DeploymentController:
         cached = self.deployments.cache.get(key)
         if cached is None:
             return
-        d = copy.deepcopy(cached)  # the cache is shared: work on a copy
+        d = json_copy(cached)  # the cache is shared: work on a copy
         selector = _selector(d)
         if selector is None:
             return  # invalid selectors are refused by validation; nothing to act on

@@ -8,11 +8,10 @@ deadline would pass, instead of polling.
 
 from __future__ import annotations
 
-import copy
-
 from tinykube.clock import parse_time
 from tinykube.controllers.deployment import util
 from tinykube.controllers.deployment.util import Obj
+from tinykube.machinery.jsoncopy import json_copy
 
 MAX_INT32 = 2**31 - 1
 
@@ -95,7 +94,7 @@ def paused_status(d: Obj, stamp: str) -> Obj | None:
     flag changed since it was recorded (None: nothing to write). A reported timeout stays."""
     if progress_deadline(d) is None:
         return None
-    status = copy.deepcopy(d.get("status") or {})
+    status = json_copy(d.get("status") or {})
     cond = util.get_condition(status, "Progressing")
     if cond is not None and cond.get("reason") == util.TIMED_OUT:
         return None

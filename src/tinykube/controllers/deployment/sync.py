@@ -9,7 +9,6 @@ applied to a ReplicaSet that has moved on.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from tinykube.client.api import Client, Obj, resource
@@ -17,6 +16,7 @@ from tinykube.client.events import EventRecorder
 from tinykube.controllers.deployment import progress, rollback, util
 from tinykube.controllers.replicaset import REPLICASETS, controller_ref, owner_reference
 from tinykube.machinery.errors import StatusError
+from tinykube.machinery.jsoncopy import json_copy
 
 DEPLOYMENTS = resource("apps/v1", "deployments")
 
@@ -62,7 +62,7 @@ class DeploymentSync:
         d = await self._set_deployment_revision(d, util.revision_of(rs))
         if progress.progress_deadline(d) is not None and \
                 util.get_condition(d.get("status") or {}, "Progressing") is None:
-            status = copy.deepcopy(d.get("status") or {})
+            status = json_copy(d.get("status") or {})
             util.set_condition(status, "Progressing", "True", util.FOUND_NEW_RS,
                                f'Found new replica set "{rs["metadata"]["name"]}"', self.clock.rfc3339())
             d = await self.update_status(d, status)
@@ -71,11 +71,11 @@ class DeploymentSync:
     async def _create_new(self, d: Obj, old: list[Obj], revision: int) -> tuple[Obj, Obj]:
         spec = d.get("spec") or {}
         collisions = (d.get("status") or {}).get("collisionCount")
-        template = copy.deepcopy(spec.get("template") or {})
+        template = json_copy(spec.get("template") or {})
         pod_hash = util.template_hash(template, collisions)
         template.setdefault("metadata", {})["labels"] = {**(template["metadata"].get("labels") or {}),
                                                         util.HASH_LABEL: pod_hash}
-        selector = copy.deepcopy(spec.get("selector") or {})
+        selector = json_copy(spec.get("selector") or {})
         selector["matchLabels"] = {**(selector.get("matchLabels") or {}), util.HASH_LABEL: pod_hash}
         name = f"{d['metadata']['name']}-{pod_hash}"
         body: Obj = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
@@ -95,7 +95,7 @@ class DeploymentSync:
                 raise
             message = f'Failed to create new replica set "{name}": {exc.message}'
             if progress.progress_deadline(d) is not None:
-                status = copy.deepcopy(d.get("status") or {})
+                status = json_copy(d.get("status") or {})
                 util.set_condition(status, "Progressing", "False", util.FAILED_RS_CREATE, message,
                                    self.clock.rfc3339())
                 await self.update_status(d, status)
@@ -106,7 +106,7 @@ class DeploymentSync:
                                 f"Scaled up replica set {name} from 0 to {util.replicas_of(new_rs)}")
         d = await self._set_deployment_revision(d, revision)
         if progress.progress_deadline(d) is not None:
-            status = copy.deepcopy(d.get("status") or {})
+            status = json_copy(d.get("status") or {})
             util.set_condition(status, "Progressing", "True", util.NEW_RS_CREATED,
                                f'Created new replica set "{name}"', self.clock.rfc3339())
             d = await self.update_status(d, status)
@@ -119,7 +119,7 @@ class DeploymentSync:
         if ref is not None and ref.get("uid") == d["metadata"]["uid"] and \
                 util.templates_equal((existing.get("spec") or {}).get("template") or {}, d["spec"]["template"]):
             return d, existing
-        status = copy.deepcopy(d.get("status") or {})
+        status = json_copy(d.get("status") or {})
         status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
         await self.update_status(d, status)
         raise HashCollision(body["metadata"]["name"])

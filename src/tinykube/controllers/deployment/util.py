@@ -8,11 +8,12 @@ progress.go. Kept free of I/O so each rule is checked by a table; the controller
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any, Iterable
 
 import orjson
+
+from tinykube.machinery.jsoncopy import json_copy
 
 Obj = dict[str, Any]
 HASH_LABEL = "pod-template-hash"
@@ -63,7 +64,7 @@ def template_hash(template: Obj, collision_count: int | None = None) -> str:
 
 
 def template_without_hash(template: Obj) -> Obj:
-    out = copy.deepcopy(template or {})
+    out = json_copy(template or {})
     labels = (out.get("metadata") or {}).get("labels")
     if labels:
         labels.pop(HASH_LABEL, None)
@@ -394,7 +395,7 @@ def calculate_status(d: Obj, all_rs: list[Obj], new_rs: Obj | None, now: str) ->
         "readyReplicas": sum(status_count(rs, "readyReplicas") for rs in all_rs),
         "availableReplicas": available,
         "unavailableReplicas": max(0, total_replicas(all_rs) - available),
-        "conditions": copy.deepcopy(old_status.get("conditions") or []),
+        "conditions": json_copy(old_status.get("conditions") or []),
     }
     if old_status.get("collisionCount") is not None:
         status["collisionCount"] = old_status["collisionCount"]

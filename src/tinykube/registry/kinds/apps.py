@@ -3,19 +3,35 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any
 
 from tinykube.machinery.errors import FieldErrors
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry.kinds import checks, gotypes
 from tinykube.registry.kinds.common import (
-    Obj, as_dict, child, default, default_zero, dicts, ensure_dict, invalid_rendered, is_create, is_int,
-    nonnegative, semantic_equal, unsupported_rendered,
+    Obj,
+    as_dict,
+    child,
+    default,
+    default_zero,
+    dicts,
+    ensure_dict,
+    invalid_rendered,
+    is_create,
+    is_int,
+    nonnegative,
+    semantic_equal,
+    unsupported_rendered,
 )
 from tinykube.registry.kinds.controllers import (
-    check_template_labels, collision_count_kept, selector_immutable, validate_controller_template,
-    validate_replica_counts, validate_restart_always, validate_selector,
+    check_template_labels,
+    collision_count_kept,
+    selector_immutable,
+    validate_controller_template,
+    validate_replica_counts,
+    validate_restart_always,
+    validate_selector,
 )
 from tinykube.registry.kinds.pod_defaults import default_claim_spec, default_pod_template
 from tinykube.registry.kinds.podspec import validate_pod_template
@@ -284,7 +300,7 @@ def _validate_sts_template(errs: FieldErrors, selector: Any, template: Any) -> N
 
 
 def _validate_sts_update(errs: FieldErrors, new: Obj, old: Obj) -> None:
-    changed = copy.deepcopy(new)
+    changed = json_copy(new)
     for name in STS_UPDATABLE:
         if name in old:
             changed[name] = old[name]

@@ -3,13 +3,22 @@ defaults.go, autoscaling/validation)."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from tinykube.machinery.errors import FieldErrors
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry.kinds import checks, quantities
 from tinykube.registry.kinds.common import (
-    Obj, as_dict, child, default, dicts, ensure_dict, index, int_or, is_int, nonnegative,
+    Obj,
+    as_dict,
+    child,
+    default,
+    dicts,
+    ensure_dict,
+    index,
+    int_or,
+    is_int,
+    nonnegative,
 )
 
 DEFAULT_CPU_UTILIZATION = 80
@@ -51,7 +60,7 @@ def default_hpa(hpa: Obj) -> None:
 
 def _scaling_rules(rules: Any, defaults: Obj) -> Obj:
     """GenerateHPAScale{Up,Down}Rules: the defaults, overridden by whatever the rules set."""
-    result = copy.deepcopy(defaults)
+    result = json_copy(defaults)
     for name, value in as_dict(rules).items():
         if value is not None:
             result[name] = value

@@ -3,15 +3,28 @@ generated selector)."""
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any
 
 from tinykube.machinery.errors import FieldErrors
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry.kinds import checks, gotypes
 from tinykube.registry.kinds.common import (
-    Obj, as_dict, as_list, child, default, dicts, ensure_dict, immutable, invalid_rendered, is_create,
-    is_int, key, nonnegative, semantic_equal, unsupported_rendered,
+    Obj,
+    as_dict,
+    as_list,
+    child,
+    default,
+    dicts,
+    ensure_dict,
+    immutable,
+    invalid_rendered,
+    is_create,
+    is_int,
+    key,
+    nonnegative,
+    semantic_equal,
+    unsupported_rendered,
 )
 from tinykube.registry.kinds.controllers import check_template_labels, template_labels
 from tinykube.registry.kinds.cron import check_schedule
@@ -42,7 +55,7 @@ def default_job(obj: Obj) -> None:
     labels = template_labels(spec.get("template"))
     meta = ensure_dict(obj, "metadata")
     if isinstance(labels, dict) and not meta.get("labels"):
-        meta["labels"] = copy.deepcopy(labels)
+        meta["labels"] = json_copy(labels)
 
 
 def _default_job_spec(spec: Obj) -> None:
@@ -248,7 +261,7 @@ def _validate_completions_update(errs: FieldErrors, new: Obj, old: Obj) -> None:
 
 def _validate_template_update(errs: FieldErrors, new: Obj, old: Obj, never_started: bool) -> None:
     """The template is immutable, but a suspended Job that never ran may change scheduling directives."""
-    template, old_template = as_dict(new.get("template")), copy.deepcopy(as_dict(old.get("template")))
+    template, old_template = as_dict(new.get("template")), json_copy(as_dict(old.get("template")))
     if old.get("suspend") is True and never_started:
         old_meta, new_meta = ensure_dict(old_template, "metadata"), as_dict(template.get("metadata"))
         for name in ("labels", "annotations"):
@@ -264,7 +277,7 @@ def _validate_template_update(errs: FieldErrors, new: Obj, old: Obj, never_start
 
 def _take(target: Obj, source: Obj, name: str) -> None:
     if name in source:
-        target[name] = copy.deepcopy(source[name])
+        target[name] = json_copy(source[name])
     else:
         target.pop(name, None)
 
@@ -275,7 +288,7 @@ def _take_node_affinity(old_spec: Obj, new_spec: Obj) -> None:
     _take(old_affinity, new_affinity, "nodeAffinity")
     if not old_affinity:
         if "affinity" in new_spec:
-            old_spec["affinity"] = copy.deepcopy(new_spec["affinity"])
+            old_spec["affinity"] = json_copy(new_spec["affinity"])
         else:
             old_spec.pop("affinity")
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import copy
-
 from tinykube.machinery.errors import FieldErrors
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry.kinds import checks, quantities
 from tinykube.registry.kinds.common import (
-    Obj, as_dict, as_list, child, default, default_zero, ensure_dict, key, semantic_equal,
+    Obj,
+    as_dict,
+    as_list,
+    child,
+    default,
+    default_zero,
+    ensure_dict,
+    key,
+    semantic_equal,
 )
 from tinykube.registry.kinds.pod_defaults import default_claim_spec, default_rbd, default_scale_io
 from tinykube.registry.kinds.quantities import round_resource_list
@@ -111,8 +118,8 @@ def _validate_access_modes(errs: FieldErrors, spec: Obj, path: str, required_mes
 
 def _validate_claim_update(errs: FieldErrors, pvc: Obj, old: Obj) -> None:
     """A claim's spec is immutable, except a volumeName set once and, when bound, its size."""
-    new_spec = copy.deepcopy(as_dict(pvc.get("spec")))
-    old_spec = copy.deepcopy(as_dict(old.get("spec")))
+    new_spec = json_copy(as_dict(pvc.get("spec")))
+    old_spec = json_copy(as_dict(old.get("spec")))
     if not old_spec.get("volumeName"):
         old_spec["volumeName"] = new_spec.get("volumeName")
     bound = as_dict(pvc.get("status")).get("phase") == "Bound"

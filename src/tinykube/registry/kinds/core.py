@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from tinykube.machinery.errors import FieldErrors
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry.kinds import checks, gotypes
 from tinykube.registry.kinds.common import (
-    Obj, as_dict, as_list, child, default_zero, dicts, ensure_dict, index, int_or, is_create, key,
+    Obj,
+    as_dict,
+    as_list,
+    child,
+    default_zero,
+    dicts,
+    ensure_dict,
+    index,
+    int_or,
+    is_create,
+    key,
 )
 from tinykube.registry.kinds.quantities import round_resource_list
 from tinykube.registry.kinds.resources import validate_quantity_value
@@ -73,7 +83,7 @@ def default_node(node: Obj) -> None:
         if isinstance(status.get(name), dict):
             round_resource_list(status[name])
     if status.get("allocatable") is None and isinstance(status.get("capacity"), dict):
-        status["allocatable"] = copy.deepcopy(status["capacity"])
+        status["allocatable"] = json_copy(status["capacity"])
 
 
 def validate_node(node: Obj, old: Obj | None) -> FieldErrors:

@@ -3,17 +3,28 @@ and its create, update and status validation."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from tinykube.machinery.errors import FieldErrors
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry.kinds import checks
 from tinykube.registry.kinds.common import (
-    Obj, as_dict, as_list, child, default, dicts, index, is_create, is_int, semantic_equal,
+    Obj,
+    as_dict,
+    as_list,
+    child,
+    default,
+    dicts,
+    index,
+    is_create,
+    is_int,
+    semantic_equal,
 )
 from tinykube.registry.kinds.pod_defaults import default_pod_spec
 from tinykube.registry.kinds.podspec import (
-    validate_pod_annotations, validate_pod_spec, validate_tolerations,
+    validate_pod_annotations,
+    validate_pod_spec,
+    validate_tolerations,
 )
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
@@ -183,13 +194,13 @@ def _validate_removed_gates(errs: FieldErrors, new: Any, old: Any) -> None:
 
 def _munge_updatable(new: Obj, old: Obj) -> Obj:
     """The new spec with every field a pod update may change taken from the old spec."""
-    munged = copy.deepcopy(new)
+    munged = json_copy(new)
     for list_name in ("containers", "initContainers"):
         for (_, ctr), (_, old_ctr) in zip(dicts(munged.get(list_name)), dicts(old.get(list_name))):
             ctr["image"] = old_ctr.get("image")
     for name in ("activeDeadlineSeconds", "tolerations", "schedulingGates"):
         if name in old:
-            munged[name] = copy.deepcopy(old[name])
+            munged[name] = json_copy(old[name])
         else:
             munged.pop(name, None)
     old_grace, new_grace = old.get("terminationGracePeriodSeconds"), munged.get("terminationGracePeriodSeconds")

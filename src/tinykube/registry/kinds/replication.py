@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import copy
-
 from tinykube.machinery.errors import FieldErrors
+from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry.kinds import gotypes
 from tinykube.registry.kinds.common import Obj, as_dict, default, ensure_dict, invalid_rendered, nonnegative
 from tinykube.registry.kinds.controllers import (
-    MISMATCH, template_labels, validate_replica_counts, validate_restart_always,
+    MISMATCH,
+    template_labels,
+    validate_replica_counts,
+    validate_restart_always,
 )
 from tinykube.registry.kinds.pod_defaults import default_pod_template
 from tinykube.registry.kinds.podspec import validate_pod_template
@@ -20,10 +22,10 @@ def default_replication_controller(rc: Obj) -> None:
     labels = template_labels(spec.get("template"))
     if isinstance(labels, dict):
         if not spec.get("selector"):
-            spec["selector"] = copy.deepcopy(labels)
+            spec["selector"] = json_copy(labels)
         meta = ensure_dict(rc, "metadata")
         if not meta.get("labels"):
-            meta["labels"] = copy.deepcopy(labels)
+            meta["labels"] = json_copy(labels)
     default(spec, "replicas", 1)
     default_pod_template(spec.get("template"))
 
