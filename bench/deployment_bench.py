@@ -11,7 +11,6 @@ SQLite single-commit rate measured in the same run. Target (issue "Workload cont
 from __future__ import annotations
 
 import argparse
-import ssl
 import sys
 import tempfile
 import time
@@ -20,10 +19,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from api_bench import raw_sqlite_rate  # noqa: E402
-from helpers import new_cluster  # noqa: E402
-from scheduler_bench import ZERO_STAGES, wait_nodes_ready  # noqa: E402
+from simcluster import sim_cluster  # noqa: E402
 
 PATH = "/apis/apps/v1/namespaces/default/deployments"
 
@@ -54,27 +51,17 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         raw = raw_sqlite_rate(Path(tmp) / "raw.db")
-        stages = Path(tmp) / "stages.yaml"
-        stages.write_text(ZERO_STAGES)
-        cluster = new_cluster(Path(tmp))
-        cluster.start(("--sim-nodes", str(args.nodes), "--sim-stages", str(stages)))
-        ca = ssl.create_default_context(cafile=cluster.ca_file)
-        headers = {"Authorization": f"Bearer {cluster.token}"}
-        try:
-            wait_nodes_ready(cluster.url, headers, ca, args.nodes + 1)
-            with httpx.Client(base_url=cluster.url, headers=headers, verify=ca, timeout=60) as c:
-                c.post(PATH, json=deployment("nginx:1.25")).raise_for_status()
-                c.patch(f"{PATH}/bench/scale", json={"spec": {"replicas": args.replicas}},
-                        headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
-                scale_s = wait_rolled_out(c, args.replicas, 1)
-                print(f"scaled to {args.replicas} in {scale_s:.1f} s; rolling to a new image", flush=True)
-                r = c.patch(f"{PATH}/bench", json={"spec": {"template": {"spec": {"containers": [
-                    {"name": "c", "image": "nginx:1.26"}]}}}},
-                    headers={"Content-Type": "application/strategic-merge-patch+json"})
-                r.raise_for_status()
-                roll_s = wait_rolled_out(c, args.replicas, r.json()["metadata"]["generation"])
-        finally:
-            cluster.stop()
+        with sim_cluster(Path(tmp), args.nodes) as sim, sim.client() as c:
+            c.post(PATH, json=deployment("nginx:1.25")).raise_for_status()
+            c.patch(f"{PATH}/bench/scale", json={"spec": {"replicas": args.replicas}},
+                    headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+            scale_s = wait_rolled_out(c, args.replicas, 1)
+            print(f"scaled to {args.replicas} in {scale_s:.1f} s; rolling to a new image", flush=True)
+            r = c.patch(f"{PATH}/bench", json={"spec": {"template": {"spec": {"containers": [
+                {"name": "c", "image": "nginx:1.26"}]}}}},
+                headers={"Content-Type": "application/strategic-merge-patch+json"})
+            r.raise_for_status()
+            roll_s = wait_rolled_out(c, args.replicas, r.json()["metadata"]["generation"])
     print(f"scale 0 -> {args.replicas} on {args.nodes} simulated nodes: all available in {scale_s:.1f} s "
           f"({args.replicas / scale_s:.0f} pods/s)")
     print(f"rolling update (25%/25%) of {args.replicas} replicas: {roll_s:.1f} s "

@@ -12,7 +12,6 @@ finalizer removal, the pod's deletion and the Job's status updates.
 from __future__ import annotations
 
 import argparse
-import ssl
 import sys
 import tempfile
 import time
@@ -21,10 +20,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from api_bench import raw_sqlite_rate  # noqa: E402
-from helpers import new_cluster  # noqa: E402
-from scheduler_bench import ZERO_STAGES, wait_nodes_ready  # noqa: E402
+from simcluster import sim_cluster  # noqa: E402
 
 PATH = "/apis/batch/v1/namespaces/default/jobs"
 
@@ -64,19 +61,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         raw = raw_sqlite_rate(Path(tmp) / "raw.db")
-        stages = Path(tmp) / "stages.yaml"
-        stages.write_text(ZERO_STAGES)
-        cluster = new_cluster(Path(tmp))
-        cluster.start(("--sim-nodes", str(args.nodes), "--sim-stages", str(stages)))
-        ca = ssl.create_default_context(cafile=cluster.ca_file)
-        headers = {"Authorization": f"Bearer {cluster.token}"}
-        try:
-            wait_nodes_ready(cluster.url, headers, ca, args.nodes + 1)
-            with httpx.Client(base_url=cluster.url, headers=headers, verify=ca, timeout=60) as c:
-                c.post(PATH, json=job(args.completions, args.parallelism, args.run)).raise_for_status()
-                seconds, most_active, samples = follow(c, args.completions, args.timeout)
-        finally:
-            cluster.stop()
+        with sim_cluster(Path(tmp), args.nodes) as sim, sim.client() as c:
+            c.post(PATH, json=job(args.completions, args.parallelism, args.run)).raise_for_status()
+            seconds, most_active, samples = follow(c, args.completions, args.timeout)
     half = next(t for t, n in samples if n >= args.completions // 2)
     print(f"job with {args.completions} completions, parallelism {args.parallelism}, pods running {args.run}, "
           f"on {args.nodes} simulated nodes: Complete in {seconds:.1f} s ({args.completions / seconds:.0f} completions/s; "

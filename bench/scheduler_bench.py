@@ -25,10 +25,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from api_bench import pct, raw_sqlite_rate  # noqa: E402
-from helpers import new_cluster  # noqa: E402
-
-ZERO_STAGES = "stages:\n- {step: create, delay: 0s}\n- {step: start, delay: 0s}\n"
-
+from simcluster import sim_cluster  # noqa: E402
 
 def pod(name: str) -> dict:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "bench"}},
@@ -80,19 +77,6 @@ async def create_pods(base: str, headers: dict, ca: ssl.SSLContext, namespace: s
     return acked
 
 
-def wait_nodes_ready(base: str, headers: dict, ca: ssl.SSLContext, want: int, timeout: float = 600) -> float:
-    start = time.perf_counter()
-    with httpx.Client(base_url=base, headers=headers, verify=ca, timeout=60) as c:
-        while time.perf_counter() - start < timeout:
-            items = c.get("/api/v1/nodes").json()["items"]
-            ready = sum(1 for n in items for cond in n.get("status", {}).get("conditions", [])
-                        if cond["type"] == "Ready" and cond["status"] == "True")
-            if ready >= want:
-                return time.perf_counter() - start
-            time.sleep(0.5)
-    raise SystemExit(f"only {ready} of {want} nodes became Ready")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=1000)
@@ -100,15 +84,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         raw = raw_sqlite_rate(Path(tmp) / "raw.db")
-        stages = Path(tmp) / "stages.yaml"
-        stages.write_text(ZERO_STAGES)
-        cluster = new_cluster(Path(tmp))
-        t0 = time.perf_counter()
-        cluster.start(("--sim-nodes", str(args.nodes), "--sim-stages", str(stages)))
-        ca = ssl.create_default_context(cafile=cluster.ca_file)
-        base, headers = cluster.url, {"Authorization": f"Bearer {cluster.token}"}
-        try:
-            nodes_s = wait_nodes_ready(base, headers, ca, args.nodes + 1) + (time.perf_counter() - t0) * 0
+        with sim_cluster(Path(tmp), args.nodes) as sim:
+            nodes_s = sim.nodes_ready_s
+            base, headers, ca = sim.cluster.url, sim.headers, sim.ca
             with httpx.Client(base_url=base, headers=headers, verify=ca) as c:
                 c.post("/api/v1/namespaces", json={"metadata": {"name": "bench"}}).raise_for_status()
             watch = PodWatch(base, headers, ca, "bench", args.pods)
@@ -118,8 +96,6 @@ def main() -> None:
             acked = asyncio.run(create_pods(base, headers, ca, "bench", args.pods))
             created_s = time.perf_counter() - first_sent
             finished = watch.done.wait(600)
-        finally:
-            cluster.stop()
     last_running = max(watch.running.values()) if watch.running else first_sent
     elapsed = last_running - first_sent
     bind = [watch.bound[n] - acked[n] for n in acked if n in watch.bound]
