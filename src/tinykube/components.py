@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from tinykube.client.informer import InformerFactory
+from tinykube.client.api import NODES, PODS
+from tinykube.client.informer import InformerFactory, by_namespace, by_node_name
 from tinykube.client.leaderelection import LeaderElector
 from tinykube.client.local import LocalClient
 from tinykube.controllers.cronjob import CronJobController
@@ -31,6 +32,7 @@ from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS
 from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
 from tinykube.kubelet.agent import NodeAgent
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
+from tinykube.metrics.api import ClusterMetrics
 from tinykube.registry.objects import ObjectRegistry
 from tinykube.scheduler.scheduler import Scheduler
 
@@ -79,6 +81,9 @@ class Components:
                                                          REPLICATION_CONTROLLERS)
         self.jobs = JobController(self.controller_client, clock, self.informers)
         self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
+        pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
+        nodes = self.informers.informer(NODES)
+        self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339)
         self.agent = NodeAgent(LocalClient(registry, "kubelet"), clock, self.informers,
                                local_node=local_node_name() if options.local_node else None,
                                sim_nodes=options.sim_nodes, stages=options.stages)

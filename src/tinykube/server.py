@@ -103,6 +103,7 @@ async def serve(config: ServerConfig) -> int:
                   asyncio.create_task(run_serviceaccounts_controller(registry, clock)),
                   asyncio.create_task(run_namespace_controller(registry, clock))]
     components = Components(registry, clock, server_identity(data_dir), config.components)
+    api.metrics = components.metrics
     component_tasks = components.start()
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():

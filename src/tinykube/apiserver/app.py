@@ -13,9 +13,11 @@ from starlette.routing import Route
 
 from tinykube.apiserver import discovery, negotiation
 from tinykube.apiserver.handlers import ResourceHandlers, parse_target
+from tinykube.apiserver.metrics import serve_metrics
 from tinykube.clock import Clock
 from tinykube.machinery import errors
 from tinykube.machinery.errors import StatusError
+from tinykube.metrics.api import ClusterMetrics
 from tinykube.registry.objects import ObjectRegistry
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ class APIServer:
         self.token = token
         self.ready = ready
         self.handlers = ResourceHandlers(registry, clock)
+        self.metrics: ClusterMetrics | None = None  # set once the components' caches exist
         self.app = Starlette(routes=[
             Route("/{path:path}", self.dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
         ])
@@ -101,6 +104,9 @@ class APIServer:
         if discovery.legacy_resource_list(group, version) is None:
             raise self.not_found()
         target = parse_target(group, version, rest)
+        if not target.res.stored:
+            return self.json(serve_metrics(self.metrics, request.method, dict(request.query_params), target.res,
+                                           target.namespace, target.name))
         return await self.handlers.handle(request, target)
 
     @staticmethod

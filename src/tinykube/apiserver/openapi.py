@@ -440,7 +440,7 @@ def _subresource_path(res: Resource, sub: Subresource, path: str, gv_id: str,
 
 @functools.cache
 def _group_version_paths(group: str, version: str) -> tuple[PathItem, ...]:
-    resources = RESOURCE_INDEX.in_group_version(group, version)
+    resources = [r for r in RESOURCE_INDEX.in_group_version(group, version) if r.stored]
     if not resources:
         return ()
     prefix = "/" + gv_path(group, version)
@@ -568,7 +568,8 @@ def _render(document: dict[str, Any]) -> Rendered:
 
 def served_group_versions() -> list[tuple[str, str]]:
     """Every served (group, version), in discovery order."""
-    return [(g, v) for g, versions in RESOURCE_INDEX.group_versions() for v in versions]
+    return [(g, v) for g, versions in RESOURCE_INDEX.group_versions() for v in versions
+            if any(r.stored for r in RESOURCE_INDEX.in_group_version(g, v))]
 
 
 @functools.cache

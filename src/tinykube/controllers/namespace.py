@@ -23,7 +23,7 @@ RETRY_SECONDS = 1.0
 def namespaced_storage_resources() -> list[Resource]:
     """One served version per stored resource (HPA v1 and events.k8s.io share storage with others)."""
     return [r for r in RESOURCE_INDEX.resources
-            if r.namespaced and not r.storage_version and r.group != "events.k8s.io"]
+            if r.namespaced and r.stored and not r.storage_version and r.group != "events.k8s.io"]
 
 
 async def remaining_content(registry: ObjectRegistry, namespace: str) -> int:
