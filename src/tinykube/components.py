@@ -26,6 +26,7 @@ from tinykube.controllers.cronjob import CronJobController
 from tinykube.controllers.nodelifecycle import NodeLifecycleController
 from tinykube.controllers.deployment.controller import DeploymentController
 from tinykube.controllers.garbagecollector import GarbageCollector
+from tinykube.controllers.hpa.controller import HorizontalPodAutoscalerController
 from tinykube.controllers.job import JobController
 from tinykube.controllers.podgc import PodGarbageCollector
 from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS, ReplicaController
@@ -84,6 +85,8 @@ class Components:
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
         self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339)
+        self.autoscalers = HorizontalPodAutoscalerController(self.controller_client, clock, self.informers,
+                                                             self.metrics)
         self.agent = NodeAgent(LocalClient(registry, "kubelet"), clock, self.informers,
                                local_node=local_node_name() if options.local_node else None,
                                sim_nodes=options.sim_nodes, stages=options.stages)
@@ -96,7 +99,7 @@ class Components:
         async with asyncio.TaskGroup() as group:
             for run in (self.node_lifecycle.run, self.pod_gc.run, self.replicasets.run,
                         self.replication_controllers.run, self.garbage_collector.run,
-                        self.deployments.run, self.jobs.run, self.cronjobs.run,
+                        self.deployments.run, self.jobs.run, self.cronjobs.run, self.autoscalers.run,
                         self.ttl_after_finished.run, *self.options.extra_controllers):
                 group.create_task(run())
 
