@@ -169,9 +169,9 @@ def new_pod(sts: Obj, template: Obj, revision: str, ordinal: int) -> Obj:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 
 
-def _controller_ref(owner: Obj) -> Obj:
+def _controller_ref(owner: Obj, kind: str = "StatefulSet") -> Obj:
     meta = owner["metadata"]
-    return {"apiVersion": owner.get("apiVersion", ""), "kind": owner.get("kind", ""), "name": meta["name"],
+    return {"apiVersion": "apps/v1" if kind == "StatefulSet" else "v1", "kind": kind, "name": meta["name"],
             "uid": meta.get("uid", ""), "controller": True, "blockOwnerDeletion": True}
 
 
@@ -268,7 +268,7 @@ def claim_owner_refs(claim: Obj, sts: Obj, pod: Obj) -> list[Obj]:
     if by_set:
         refs.append(_controller_ref(sts))
     if by_pod and pod["metadata"].get("uid"):
-        refs.append(_controller_ref(pod))
+        refs.append(_controller_ref(pod, "Pod"))
     return refs
 
 
