@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from tinykube.controllers.podutil import available_in, is_available, is_ready
 
@@ -138,7 +138,7 @@ def claims_for(sts: Obj, ordinal: int) -> dict[str, Obj]:
     return out
 
 
-def with_claim_volumes(volumes: list[Obj], claims: dict[str, Obj]) -> list[Obj]:
+def with_claim_volumes(volumes: list[Obj], claims: Mapping[str, Obj]) -> list[Obj]:
     """The pod's volumes with one persistentVolumeClaim volume per claim template, replacing any
     template volume of the same name (upstream updateStorage)."""
     out = [{"name": name, "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}}
@@ -272,7 +272,7 @@ def claim_owner_refs(claim: Obj, sts: Obj, pod: Obj) -> list[Obj]:
     return refs
 
 
-def claim_is_stale(sts: Obj, pod: Obj, claims: dict[str, Obj]) -> bool:
+def claim_is_stale(sts: Obj, pod: Obj, claims: Mapping[str, Obj]) -> bool:
     """whenScaled=Delete: a claim still owned by an earlier pod of this name blocks the new pod
     until the garbage collector has deleted it."""
     if retention(sts)[1] == RETAIN:
@@ -284,7 +284,7 @@ def claim_is_stale(sts: Obj, pod: Obj, claims: dict[str, Obj]) -> bool:
     return False
 
 
-def claims_needing_owners(sts: Obj, pod: Obj, claims: dict[str, Obj]) -> list[Obj]:
+def claims_needing_owners(sts: Obj, pod: Obj, claims: Mapping[str, Obj]) -> list[Obj]:
     out = []
     for claim in claims_for(sts, ordinal_of(pod)).values():
         existing = claims.get(claim["metadata"]["name"])
@@ -354,7 +354,7 @@ def first_unhealthy(replicas: list[Obj], condemned: list[Obj]) -> Obj | None:
     return None
 
 
-def plan(sts: Obj, pods: list[Obj], current: Revision, update: Revision, claims: dict[str, Obj],
+def plan(sts: Obj, pods: list[Obj], current: Revision, update: Revision, claims: Mapping[str, Obj],
          now: float, collision_count: int = 0) -> Plan:
     """The writes of one sync, and the status to report (see the module docstring)."""
     replicas, condemned = split_pods(sts, pods, current, update)
@@ -371,7 +371,7 @@ def plan(sts: Obj, pods: list[Obj], current: Revision, update: Revision, claims:
 
 
 def _walk(sts: Obj, replicas: list[Obj], condemned: list[Obj], counted: list[Obj], update: Revision,
-          claims: dict[str, Obj], now: float, out: Plan) -> None:
+          claims: Mapping[str, Obj], now: float, out: Plan) -> None:
     monotonic = not is_parallel(sts)
     min_ready = min_ready_seconds(sts)
     unhealthy = first_unhealthy(replicas, condemned)
@@ -407,7 +407,7 @@ def _walk(sts: Obj, replicas: list[Obj], condemned: list[Obj], counted: list[Obj
             return
 
 
-def _replica(sts: Obj, pod: Obj, claims: dict[str, Obj], monotonic: bool, min_ready: int, now: float,
+def _replica(sts: Obj, pod: Obj, claims: Mapping[str, Obj], monotonic: bool, min_ready: int, now: float,
              out: Plan) -> bool:
     """upstream processReplica; True when the walk must stop here."""
     if phase(pod) in ("Failed", "Succeeded"):
