@@ -30,6 +30,7 @@ from tinykube.controllers.hpa.controller import HorizontalPodAutoscalerControlle
 from tinykube.controllers.job import JobController
 from tinykube.controllers.podgc import PodGarbageCollector
 from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS, ReplicaController
+from tinykube.controllers.statefulset.controller import StatefulSetController
 from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
 from tinykube.kubelet.agent import NodeAgent
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
@@ -81,6 +82,7 @@ class Components:
         self.replication_controllers = ReplicaController(self.controller_client, clock, self.informers,
                                                          REPLICATION_CONTROLLERS)
         self.jobs = JobController(self.controller_client, clock, self.informers)
+        self.statefulsets = StatefulSetController(self.controller_client, clock, self.informers)
         self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
@@ -99,7 +101,7 @@ class Components:
         async with asyncio.TaskGroup() as group:
             for run in (self.node_lifecycle.run, self.pod_gc.run, self.replicasets.run,
                         self.replication_controllers.run, self.garbage_collector.run,
-                        self.deployments.run, self.jobs.run, self.cronjobs.run, self.autoscalers.run,
+                        self.deployments.run, self.statefulsets.run, self.jobs.run, self.cronjobs.run, self.autoscalers.run,
                         self.ttl_after_finished.run, *self.options.extra_controllers):
                 group.create_task(run())
 

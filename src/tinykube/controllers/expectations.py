@@ -33,6 +33,15 @@ class Expectations:
     def expect_deletions(self, owner: str, pod_keys: list[str]) -> None:
         self._records[owner] = _Record(0, set(pod_keys), self.clock.monotonic())
 
+    def raise_expectations(self, owner: str, adds: int = 0, pod_keys: tuple[str, ...] = ()) -> None:
+        """Add to what is awaited (a controller that writes one pod at a time, like StatefulSets)."""
+        record = self._records.get(owner)
+        if record is None or self.satisfied(owner):
+            record = self._records[owner] = _Record(0, set(), self.clock.monotonic())
+        record.adds += adds
+        record.deletes.update(pod_keys)
+        record.at = self.clock.monotonic()
+
     def creation_observed(self, owner: str) -> None:
         record = self._records.get(owner)
         if record is not None:

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 MONITORED = [resource(*pair) for pair in (
     ("v1", "pods"), ("v1", "replicationcontrollers"), ("apps/v1", "replicasets"), ("apps/v1", "deployments"),
     ("apps/v1", "statefulsets"), ("apps/v1", "daemonsets"), ("apps/v1", "controllerrevisions"),
-    ("batch/v1", "jobs"), ("batch/v1", "cronjobs"), ("v1", "endpoints"))]
+    ("batch/v1", "jobs"), ("batch/v1", "cronjobs"), ("v1", "endpoints"),
+    ("v1", "persistentvolumeclaims"))]
 ORPHAN, FOREGROUND = "orphan", "foregroundDeletion"
 WORKERS = 4
 
