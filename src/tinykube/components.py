@@ -22,6 +22,7 @@ from tinykube.client.informer import InformerFactory
 from tinykube.client.leaderelection import LeaderElector
 from tinykube.client.local import LocalClient
 from tinykube.controllers.cronjob import CronJobController
+from tinykube.controllers.daemonset.controller import DaemonSetController
 from tinykube.controllers.nodelifecycle import NodeLifecycleController
 from tinykube.controllers.deployment.controller import DeploymentController
 from tinykube.controllers.garbagecollector import GarbageCollector
@@ -78,6 +79,7 @@ class Components:
         self.replication_controllers = ReplicaController(self.controller_client, clock, self.informers,
                                                          REPLICATION_CONTROLLERS)
         self.jobs = JobController(self.controller_client, clock, self.informers)
+        self.daemonsets = DaemonSetController(self.controller_client, clock, self.informers)
         self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
         self.agent = NodeAgent(LocalClient(registry, "kubelet"), clock, self.informers,
                                local_node=local_node_name() if options.local_node else None,
@@ -91,7 +93,7 @@ class Components:
         async with asyncio.TaskGroup() as group:
             for run in (self.node_lifecycle.run, self.pod_gc.run, self.replicasets.run,
                         self.replication_controllers.run, self.garbage_collector.run,
-                        self.deployments.run, self.jobs.run, self.cronjobs.run,
+                        self.deployments.run, self.daemonsets.run, self.jobs.run, self.cronjobs.run,
                         self.ttl_after_finished.run, *self.options.extra_controllers):
                 group.create_task(run())
 

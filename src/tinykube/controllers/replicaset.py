@@ -55,9 +55,10 @@ def owner_reference(owner: Obj) -> Obj:
             "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
 
 
-def pod_from_template(owner: Obj) -> Obj:
-    """The pod an owner's template describes, named `<owner>-<5 random chars>` by the API."""
-    template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
+def pod_from_template(owner: Obj, template: Obj | None = None) -> Obj:
+    """The pod an owner's template (or `template`) describes, named `<owner>-<5 random chars>`
+    by the API."""
+    template = copy.deepcopy(template if template is not None else (owner.get("spec") or {}).get("template") or {})
     meta = template.get("metadata") or {}
     pod_meta: Obj = {"generateName": owner["metadata"]["name"] + "-", "namespace": owner["metadata"]["namespace"],
                      "ownerReferences": [owner_reference(owner)]}
