@@ -26,7 +26,8 @@ from tinykube.controllers.daemonset.history import CONTROLLER_REVISIONS, HashCol
 from tinykube.controllers.daemonset.rolling import rolling_update
 from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.ownership import claim
-from tinykube.controllers.podutil import PodFactsMemo, is_ready, slow_start_batches
+from tinykube.controllers.podevents import OwnedPodEvents
+from tinykube.controllers.podutil import PodFactsMemo, slow_start_batches
 from tinykube.controllers.replicaset import controller_ref, orphans_by_namespace, pod_from_template
 from tinykube.machinery.errors import StatusError
 from tinykube.machinery.selectors import LabelSelector, label_selector_from_object
@@ -37,11 +38,6 @@ DAEMONSETS = resource("apps/v1", "daemonsets")
 BURST_REPLICAS = 250  # upstream BurstReplicas: most creates or deletes in one sync
 WORKERS = 2
 BACKOFF_GC_PERIOD = 60.0
-# As the ReplicaSet controller: a pod event syncs a large DaemonSet after a pause that grows
-# with its size (wall seconds per pod, capped), so a thousand pods turning Ready are counted a
-# few times, not a thousand times.
-COALESCE_PER_POD = 2e-5
-COALESCE_MAX = 0.25
 
 
 def _selector(ds: Obj) -> LabelSelector | None:
@@ -60,7 +56,7 @@ def _placement_inputs(node: Obj) -> tuple:
     return (node["metadata"].get("labels"), (node.get("spec") or {}).get("taints"))
 
 
-class DaemonSetController:
+class DaemonSetController(OwnedPodEvents):
     def __init__(self, client: Client, clock: Any, informers: InformerFactory) -> None:
         self.client = client
         self.clock = clock
@@ -96,7 +92,10 @@ class DaemonSetController:
         self._placements[meta["uid"]] = (meta.get("resourceVersion", ""), rules)
         return rules
 
-    def _owner_key(self, obj: Obj) -> str | None:
+    def owner_by_key(self, key: str) -> Obj | None:
+        return self.daemonsets.cache.get(key)
+
+    def owner_key_of(self, obj: Obj) -> str | None:
         """The key of the live DaemonSet controlling `obj` (matching uid), if any."""
         ref = controller_ref(obj)
         if ref is None or ref.get("kind") != "DaemonSet":
@@ -105,7 +104,7 @@ class DaemonSetController:
         ds = self.daemonsets.cache.get(key)
         return key if ds is not None and ds["metadata"].get("uid") == ref.get("uid") else None
 
-    def _selecting(self, obj: Obj) -> list[str]:
+    def owners_selecting(self, obj: Obj) -> list[str]:
         labels = obj["metadata"].get("labels") or {}
         out = []
         for ds in self.daemonsets.cache.by_index("namespace", obj["metadata"].get("namespace", "")):
@@ -143,71 +142,17 @@ class DaemonSetController:
             if self.placement(ds).verdict(node) != util.NOT_HERE:
                 self._enqueue(ds)
 
-    def _pod_changed(self, key: str) -> None:
-        ds = self.daemonsets.cache.get(key)
-        size = len(self.pods.cache.index_keys("controller", ds["metadata"]["uid"])) if ds else 0
-        pause = min(COALESCE_MAX, size * COALESCE_PER_POD)
-        if pause < 1e-3:
-            self.queue.add(key)
-        else:
-            self.queue.add_after(key, pause * self.clock.scale)
-
-    def _pod_added(self, pod: Obj) -> None:
-        if pod["metadata"].get("deletionTimestamp"):
-            self._pod_deleted(pod)
-            return
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.creation_observed(key)
-            self._pod_changed(key)
-        elif controller_ref(pod) is None:
-            for key in self._selecting(pod):
-                self.queue.add(key)
-
-    def _pod_updated(self, old: Obj, pod: Obj) -> None:
-        if pod["metadata"].get("deletionTimestamp"):
-            if not old["metadata"].get("deletionTimestamp"):
-                self._pod_deleted(pod)
-            else:
-                key = self._owner_key(pod)
-                if key is not None:
-                    self._pod_changed(key)
-            return
-        old_key, key = self._owner_key(old), self._owner_key(pod)
-        if old_key is not None and old_key != key:
-            self.queue.add(old_key)
-        if key is not None:
-            self._pod_changed(key)
-            ds = self.daemonsets.cache.get(key)
-            min_ready = _min_ready(ds) if ds else 0
-            if min_ready and not is_ready(old) and is_ready(pod):
-                self.queue.add_after(key, min_ready + 1)
-        elif controller_ref(pod) is None and (old["metadata"].get("labels") != pod["metadata"].get("labels")
-                                              or controller_ref(old) is not None):
-            for key in self._selecting(pod):
-                self.queue.add(key)
-
-    def _pod_removed(self, pod: Obj) -> None:
-        self.facts.forget(pod)
-        self._pod_deleted(pod)
-
-    def _pod_deleted(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.deletion_observed(key, object_key(pod))
-            self._pod_changed(key)
-
     def _revision_changed(self, rev: Obj) -> None:
-        key = self._owner_key(rev)
+        key = self.owner_key_of(rev)
         if key is not None:
             self.queue.add(key)
         elif controller_ref(rev) is None:
-            for key in self._selecting(rev):
+            for key in self.owners_selecting(rev):
                 self.queue.add(key)
 
     def _revision_updated(self, old: Obj, rev: Obj) -> None:
-        old_key = self._owner_key(old)
-        if old_key is not None and old_key != self._owner_key(rev):
+        old_key = self.owner_key_of(old)
+        if old_key is not None and old_key != self.owner_key_of(rev):
             self.queue.add(old_key)
         self._revision_changed(rev)
 
