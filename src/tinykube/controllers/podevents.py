@@ -31,7 +31,7 @@ def controller_ref(obj: Obj) -> Obj | None:
 
 
 class OwnedPodEvents:
-    """Mixin: the host provides the attributes below and the three owner lookups."""
+    """Mixin: the host provides the attributes below, `owner_by_key` and `owners_selecting`."""
 
     clock: Any
     queue: WorkQueue[str]
@@ -40,9 +40,16 @@ class OwnedPodEvents:
     pods: Informer
     min_ready_slack = 1.0  # upstream adds a second to minReadySeconds
 
+    owner_kind: str
+
     def owner_key_of(self, obj: Obj) -> str | None:
-        """The key of the live owner `obj`'s controller reference names (uid checked)."""
-        raise NotImplementedError
+        """The key of the live owner `obj`'s controller reference names (kind and uid checked)."""
+        ref = controller_ref(obj)
+        if ref is None or ref.get("kind") != self.owner_kind:
+            return None
+        key = f"{obj['metadata'].get('namespace', '')}/{ref.get('name')}"
+        owner = self.owner_by_key(key)
+        return key if owner is not None and owner["metadata"].get("uid") == ref.get("uid") else None
 
     def owners_selecting(self, obj: Obj) -> list[str]:
         """Keys of the owners in `obj`'s namespace whose selector matches its labels."""

@@ -63,6 +63,7 @@ class ReplicaController(OwnedPodEvents):
         self.clock = clock
         self.res = res
         self.is_rc = res.kind == "ReplicationController"
+        self.owner_kind = res.kind
         self.recorder = EventRecorder(client, clock, "replication-controller" if self.is_rc else "replicaset-controller")
         self.owners = informers.informer(res, {"namespace": by_namespace})
         self.pods = informers.informer(PODS, {"namespace": by_namespace, "controller": by_controller_uid,
@@ -84,14 +85,6 @@ class ReplicaController(OwnedPodEvents):
 
     def owner_by_key(self, key: str) -> Obj | None:
         return self.owners.cache.get(key)
-
-    def owner_key_of(self, pod: Obj) -> str | None:
-        ref = controller_ref(pod)
-        if ref is None or ref.get("kind") != self.res.kind:
-            return None
-        key = f"{pod['metadata']['namespace']}/{ref.get('name')}"
-        owner = self.owners.cache.get(key)
-        return key if owner is not None and owner["metadata"].get("uid") == ref.get("uid") else None
 
     def owners_selecting(self, pod: Obj) -> list[str]:
         labels = pod["metadata"].get("labels") or {}

@@ -57,6 +57,8 @@ def _placement_inputs(node: Obj) -> tuple:
 
 
 class DaemonSetController(OwnedPodEvents):
+    owner_kind = "DaemonSet"
+
     def __init__(self, client: Client, clock: Any, informers: InformerFactory) -> None:
         self.client = client
         self.clock = clock
@@ -94,15 +96,6 @@ class DaemonSetController(OwnedPodEvents):
 
     def owner_by_key(self, key: str) -> Obj | None:
         return self.daemonsets.cache.get(key)
-
-    def owner_key_of(self, obj: Obj) -> str | None:
-        """The key of the live DaemonSet controlling `obj` (matching uid), if any."""
-        ref = controller_ref(obj)
-        if ref is None or ref.get("kind") != "DaemonSet":
-            return None
-        key = f"{obj['metadata'].get('namespace', '')}/{ref.get('name')}"
-        ds = self.daemonsets.cache.get(key)
-        return key if ds is not None and ds["metadata"].get("uid") == ref.get("uid") else None
 
     def owners_selecting(self, obj: Obj) -> list[str]:
         labels = obj["metadata"].get("labels") or {}
