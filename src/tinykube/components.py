@@ -23,6 +23,7 @@ from tinykube.client.informer import InformerFactory, by_namespace, by_node_name
 from tinykube.client.leaderelection import LeaderElector
 from tinykube.client.local import LocalClient
 from tinykube.controllers.cronjob import CronJobController
+from tinykube.controllers.daemonset.controller import DaemonSetController
 from tinykube.controllers.nodelifecycle import NodeLifecycleController
 from tinykube.controllers.deployment.controller import DeploymentController
 from tinykube.controllers.garbagecollector import GarbageCollector
@@ -83,6 +84,7 @@ class Components:
                                                          REPLICATION_CONTROLLERS)
         self.jobs = JobController(self.controller_client, clock, self.informers)
         self.statefulsets = StatefulSetController(self.controller_client, clock, self.informers)
+        self.daemonsets = DaemonSetController(self.controller_client, clock, self.informers)
         self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
@@ -101,7 +103,8 @@ class Components:
         async with asyncio.TaskGroup() as group:
             for run in (self.node_lifecycle.run, self.pod_gc.run, self.replicasets.run,
                         self.replication_controllers.run, self.garbage_collector.run,
-                        self.deployments.run, self.statefulsets.run, self.jobs.run, self.cronjobs.run, self.autoscalers.run,
+                        self.deployments.run, self.statefulsets.run, self.daemonsets.run, self.jobs.run,
+                        self.cronjobs.run, self.autoscalers.run,
                         self.ttl_after_finished.run, *self.options.extra_controllers):
                 group.create_task(run())
 

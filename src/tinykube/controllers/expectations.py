@@ -42,6 +42,10 @@ class Expectations:
         record.deletes.update(pod_keys)
         record.at = self.clock.monotonic()
 
+    def expect(self, owner: str, count: int, pod_keys: list[str]) -> None:
+        """Creations and deletions at once (upstream SetExpectations), as a DaemonSet sync issues both."""
+        self._records[owner] = _Record(count, set(pod_keys), self.clock.monotonic())
+
     def creation_observed(self, owner: str) -> None:
         record = self._records.get(owner)
         if record is not None:

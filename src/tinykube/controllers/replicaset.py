@@ -18,7 +18,8 @@ from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_controller_uid, by_namespace
 from tinykube.client.workqueue import WorkQueue, run_workers
 from tinykube.controllers.expectations import Expectations
-from tinykube.controllers.podutil import PodFactsMemo, is_ready, pods_to_delete, slow_start_batches
+from tinykube.controllers.podevents import OwnedPodEvents, controller_ref
+from tinykube.controllers.podutil import PodFactsMemo, pods_to_delete, slow_start_batches
 from tinykube.machinery.errors import StatusError
 from tinykube.machinery.jsoncopy import json_copy
 from tinykube.machinery.selectors import LabelSelector, label_selector_from_map, label_selector_from_object
@@ -29,19 +30,7 @@ log = logging.getLogger(__name__)
 REPLICASETS = resource("apps/v1", "replicasets")
 REPLICATION_CONTROLLERS = resource("v1", "replicationcontrollers")
 BURST_REPLICAS = 500  # upstream's burstReplicas: most creates or deletes in one sync
-# A pod event syncs its owner after a pause that grows with the owner's size (wall seconds per
-# pod, capped): a sync counts every pod, so a 10,000-pod owner is recounted a few times a
-# second, not once per event, while a small one still reacts at once.
-COALESCE_PER_POD = 2e-5
-COALESCE_MAX = 0.25
 WORKERS = 5
-
-
-def controller_ref(obj: Obj) -> Obj | None:
-    for ref in obj["metadata"].get("ownerReferences") or []:
-        if ref.get("controller"):
-            return ref
-    return None
 
 
 def orphans_by_namespace(obj: Obj) -> list[str]:
@@ -55,9 +44,10 @@ def owner_reference(owner: Obj) -> Obj:
             "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
 
 
-def pod_from_template(owner: Obj) -> Obj:
-    """The pod an owner's template describes, named `<owner>-<5 random chars>` by the API."""
-    template = json_copy((owner.get("spec") or {}).get("template") or {})
+def pod_from_template(owner: Obj, template: Obj | None = None) -> Obj:
+    """The pod an owner's template (or `template`) describes, named `<owner>-<5 random chars>`
+    by the API."""
+    template = json_copy(template if template is not None else (owner.get("spec") or {}).get("template") or {})
     meta = template.get("metadata") or {}
     pod_meta: Obj = {"generateName": owner["metadata"]["name"] + "-", "namespace": owner["metadata"]["namespace"],
                      "ownerReferences": [owner_reference(owner)]}
@@ -67,12 +57,13 @@ def pod_from_template(owner: Obj) -> Obj:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": template.get("spec") or {}}
 
 
-class ReplicaController:
+class ReplicaController(OwnedPodEvents):
     def __init__(self, client: Client, clock: Any, informers: InformerFactory, res: Resource) -> None:
         self.client = client
         self.clock = clock
         self.res = res
         self.is_rc = res.kind == "ReplicationController"
+        self.owner_kind = res.kind
         self.recorder = EventRecorder(client, clock, "replication-controller" if self.is_rc else "replicaset-controller")
         self.owners = informers.informer(res, {"namespace": by_namespace})
         self.pods = informers.informer(PODS, {"namespace": by_namespace, "controller": by_controller_uid,
@@ -92,15 +83,10 @@ class ReplicaController:
             return label_selector_from_map(spec.get("selector") or ((spec.get("template") or {}).get("metadata") or {}).get("labels"))
         return label_selector_from_object(spec.get("selector"))
 
-    def _owner_of(self, pod: Obj) -> str | None:
-        ref = controller_ref(pod)
-        if ref is None or ref.get("kind") != self.res.kind:
-            return None
-        key = f"{pod['metadata']['namespace']}/{ref.get('name')}"
-        owner = self.owners.cache.get(key)
-        return key if owner is not None and owner["metadata"].get("uid") == ref.get("uid") else None
+    def owner_by_key(self, key: str) -> Obj | None:
+        return self.owners.cache.get(key)
 
-    def _matching_owners(self, pod: Obj) -> list[str]:
+    def owners_selecting(self, pod: Obj) -> list[str]:
         labels = pod["metadata"].get("labels") or {}
         out = []
         for owner in self.owners.cache.by_index("namespace", pod["metadata"]["namespace"]):
@@ -120,57 +106,6 @@ class ReplicaController:
         key = object_key(owner)
         self.expectations.forget(key)
         self.queue.add(key)
-
-    def _pod_added(self, pod: Obj) -> None:
-        if pod["metadata"].get("deletionTimestamp"):
-            self._pod_deleted(pod)
-            return
-        owner = self._owner_of(pod)
-        if owner is not None:
-            self.expectations.creation_observed(owner)
-            self._pod_changed(owner)
-        elif controller_ref(pod) is None:
-            for key in self._matching_owners(pod):
-                self.queue.add(key)
-
-    def _pod_changed(self, owner_key: str) -> None:
-        """Sync the owner of a changed pod, coalescing the events of a large owner."""
-        owner = self.owners.cache.get(owner_key)
-        size = len(self.pods.cache.index_keys("controller", owner["metadata"]["uid"])) if owner else 0
-        pause = min(COALESCE_MAX, size * COALESCE_PER_POD)
-        if pause < 1e-3:
-            self.queue.add(owner_key)
-        else:
-            self.queue.add_after(owner_key, pause * self.clock.scale)
-
-    def _pod_updated(self, old: Obj, pod: Obj) -> None:
-        if pod["metadata"].get("deletionTimestamp") and not old["metadata"].get("deletionTimestamp"):
-            self._pod_deleted(pod)
-            return
-        old_owner, owner = self._owner_of(old), self._owner_of(pod)
-        if old_owner and old_owner != owner:
-            self.queue.add(old_owner)
-        if owner is not None:
-            self._pod_changed(owner)
-            key = owner
-            obj = self.owners.cache.get(key)
-            min_ready = int(((obj or {}).get("spec") or {}).get("minReadySeconds") or 0)
-            if min_ready and not is_ready(old) and is_ready(pod):
-                self.queue.add_after(key, min_ready + 0.5)  # recount once it becomes available
-        elif controller_ref(pod) is None:
-            if (old["metadata"].get("labels") != pod["metadata"].get("labels")) or controller_ref(old) is not None:
-                for key in self._matching_owners(pod):
-                    self.queue.add(key)
-
-    def _pod_removed(self, pod: Obj) -> None:
-        self.facts.forget(pod)
-        self._pod_deleted(pod)
-
-    def _pod_deleted(self, pod: Obj) -> None:
-        owner = self._owner_of(pod)
-        if owner is not None:
-            self.expectations.deletion_observed(owner, object_key(pod))
-            self._pod_changed(owner)
 
     # ------------------------------------------------------------------ sync
 

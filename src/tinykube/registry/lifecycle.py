@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tinykube.machinery.jsoncopy import json_copy
+from tinykube.registry.kinds.apps import TEMPLATE_GENERATION
 from tinykube.registry.resources import Resource
 
 # Kinds whose metadata.generation counts spec changes (upstream strategies set it).
@@ -79,6 +80,26 @@ def prepare_for_update(res: Resource, new: dict[str, Any], old: dict[str, Any]) 
         if spec_of(new) != spec_of(old):
             generation += 1
         new["metadata"]["generation"] = generation
+    if res.kind == "DaemonSet" and res.group == "apps":
+        _bump_template_generation(new, old)
+
+
+def _bump_template_generation(new: dict[str, Any], old: dict[str, Any]) -> None:
+    """The DaemonSet strategy counts template changes in spec.templateGeneration, which apps/v1
+    shows as an annotation: one more on a template change, else kept as the server has it."""
+    old_value = (old["metadata"].get("annotations") or {}).get(TEMPLATE_GENERATION)
+    if old_value is None:
+        return
+    value = old_value
+    if (new.get("spec") or {}).get("template") != (old.get("spec") or {}).get("template"):
+        try:
+            value = str(int(old_value) + 1)
+        except ValueError:
+            value = old_value
+    annotations = new["metadata"].get("annotations")
+    if not isinstance(annotations, dict):
+        annotations = new["metadata"]["annotations"] = {}
+    annotations[TEMPLATE_GENERATION] = value
 
 
 def prepare_for_finalize(new: dict[str, Any], old: dict[str, Any]) -> None:
