@@ -43,7 +43,7 @@ def parse_timestamp(text: str) -> float:
     main, dot, rest = text.partition(".")
     fraction = 0.0
     if dot:
-        digits = "".join(ch for ch in rest if ch.isdigit())
+        digits = rest[:len(rest) - len(rest.lstrip("0123456789"))]
         zone = rest[len(digits):]
         fraction = float("0." + digits) if digits else 0.0
         text = main + zone

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+logging.getLogger("httpx").setLevel(logging.WARNING)  # not a log line per probe
 
 Obj = dict[str, Any]
 
