@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--image-table", type=Path, default=None, metavar="FILE",
                         help="YAML image table merged over the built-in one: what a container without "
                              "command runs (see README)")
+    server.add_argument("--max-pods", type=int, default=110, metavar="N",
+                        help="pod capacity of the local node when it is registered (default: 110)")
     return parser
 
 
@@ -48,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         from tinykube.components import ComponentOptions
         from tinykube.kubelet.stages import DEFAULT_STAGES, load_stages
 
+        if args.max_pods < 1:
+            print("error: --max-pods must be positive", file=sys.stderr)
+            return 2
         if args.sim_nodes < 0:
             print("error: --sim-nodes must not be negative", file=sys.stderr)
             return 2
@@ -67,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
         options = ComponentOptions(sim_nodes=args.sim_nodes, stages=stages,
                                    node_grace_period=args.node_monitor_grace_period,
-                                   local_runtime=args.local_runtime, image_table=args.image_table)
+                                   local_runtime=args.local_runtime, image_table=args.image_table,
+                                   max_pods=args.max_pods)
         return run(ServerConfig(data_dir=args.data_dir, port=args.port, kubeconfig=args.kubeconfig,
                                 time_scale=args.time_scale, components=options))
     return 2

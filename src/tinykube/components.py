@@ -47,6 +47,7 @@ class ComponentOptions:
     local_runtime: str = "process"  # process | sim: how the local node runs its pods
     image_table: Path | None = None  # --image-table FILE (merged over the built-in table)
     data_dir: Path | None = None  # where the process runtime keeps pod logs (DATA_DIR/pods)
+    max_pods: int = 110  # the local node's pod capacity when it is registered
     extra_controllers: list[Callable[..., Awaitable[None]]] = field(default_factory=list)
 
 
@@ -86,7 +87,7 @@ class Components:
         kubelet_client = LocalClient(registry, "kubelet")
         self.agent = NodeAgent(kubelet_client, clock, self.informers,
                                local_node=local_node_name() if options.local_node else None,
-                               sim_nodes=options.sim_nodes, stages=options.stages,
+                               sim_nodes=options.sim_nodes, stages=options.stages, max_pods=options.max_pods,
                                local_runtime=self._process_runtime(kubelet_client, clock)
                                if options.local_runtime == "process" else None)
 

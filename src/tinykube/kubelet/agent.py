@@ -56,12 +56,14 @@ class NodeAgent:
 
     def __init__(self, client: Client, clock: Any, informers: InformerFactory, *, local_node: str | None,
                  sim_nodes: int = 0, stages: tuple[Stage, ...] = DEFAULT_STAGES, rng: random.Random | None = None,
-                 record_events: bool = True, local_runtime: Callable[["NodeAgent"], Runtime] | None = None) -> None:
+                 record_events: bool = True, local_runtime: Callable[["NodeAgent"], Runtime] | None = None,
+                 max_pods: int = 110) -> None:
         self.client = client
         self.clock = clock
         self.local_node = local_node
         self.sim_nodes = sim_nodes
         self.stages = stages
+        self.max_pods = max_pods  # the local node's pod capacity (the kubelet's --max-pods)
         self.rng = rng or random.Random()
         self.recorder = EventRecorder(client, clock, "kubelet") if record_events else None
         self.nodes_informer = informers.informer(NODES)
@@ -171,7 +173,7 @@ class NodeAgent:
         if name == self.local_node:
             import psutil
             capacity = {"cpu": str(psutil.cpu_count() or 1), "memory": f"{psutil.virtual_memory().total // 1024}Ki",
-                        "pods": "110", "ephemeral-storage": nodes.SIM_CAPACITY["ephemeral-storage"]}
+                        "pods": str(self.max_pods), "ephemeral-storage": nodes.SIM_CAPACITY["ephemeral-storage"]}
             return nodes.node_object(name, address="127.0.0.1", cidr=nodes.pod_cidr(index), capacity=capacity,
                                      labels={"node-role.kubernetes.io/control-plane": ""},
                                      os_image=_host_os_image(), kernel=platform.release(),
