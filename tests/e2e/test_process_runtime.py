@@ -148,6 +148,10 @@ def test_env_from_configmap_and_field_refs(proc: Cluster, ns: str):
     out = proc.kubectl("logs", "envy", "-n", ns).stdout
     assert out == (f"hi world name=envy ns={ns} app=shop node={node} ip=127.0.0.1 pw=s3cret mem=64 cpu=250\n"
                    "$(MISSING) $(TARGET) world\n")
+    logs = proc.data_dir / "pods" / f"{ns}_envy_{p['metadata']['uid']}"
+    assert (logs / "c" / "0.log").exists()
+    proc.kubectl("delete", "pod", "envy", "-n", ns)
+    wait_until(lambda: not logs.exists(), 10, 0.1)  # a deleted pod's logs go with it
 
 
 def test_missing_configmap_waits_with_config_error(proc: Cluster, ns: str):

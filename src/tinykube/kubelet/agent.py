@@ -355,6 +355,8 @@ class NodeAgent:
         runtime = self.known.pop(key, None)
         if runtime is not None:
             runtime.forget(key, deleted=deleted)
+        elif deleted and self.local_runtime is not self.sim:
+            self.local_runtime.forget(key, deleted=True)  # a finished pod's files, kept until now
         held = self._ip_of.pop(key, None)
         if held is not None and held[0] in self.managed:
             self.managed[held[0]].ips.pop(held[1], None)

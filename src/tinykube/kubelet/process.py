@@ -56,6 +56,7 @@ class ProcessRuntime:
         self.recorder = recorder
         self.allocatable = allocatable
         self.workers: dict[str, PodWorker] = {}
+        self.finished: dict[str, Path] = {}  # pods that ended (key -> their directory, kept for logs)
         self.live_logs: set[Path] = set()  # log files a running container still writes
         self._cleanups: set[asyncio.Task[None]] = set()
 
@@ -65,6 +66,8 @@ class ProcessRuntime:
 
     def uid_of(self, key: str) -> str | None:
         worker = self.workers.get(key)
+        if worker is None and key in self.finished:
+            return self.finished[key].name.rsplit("_", 1)[-1]
         return worker.uid if worker is not None else None
 
     def _worker(self, key: str, pod: Obj, node: NodeView) -> PodWorker:
@@ -74,6 +77,9 @@ class ProcessRuntime:
                 key=key, pod=pod, address=node.address, root=self.root, client=self.client, clock=self.clock,
                 images=self.images, recorder=self.recorder, notify=lambda: self.notify(key),
                 node_allocatable=self.allocatable(), live_logs=self.live_logs)
+            stale = self.finished.pop(key, None)  # an earlier pod of the same name, since deleted
+            if stale is not None and stale != worker.dir:
+                shutil.rmtree(stale, ignore_errors=True)
         return worker
 
     async def sync(self, key: str, pod: Obj, node: NodeView, now: float) -> PodReport:
@@ -107,7 +113,12 @@ class ProcessRuntime:
     def forget(self, key: str, *, deleted: bool = False) -> None:
         worker = self.workers.pop(key, None)
         if worker is None:
+            directory = self.finished.pop(key, None) if deleted else None
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
             return
+        if not deleted:
+            self.finished[key] = worker.dir
         task = asyncio.ensure_future(self._clean_up(worker, deleted))
         self._cleanups.add(task)
         task.add_done_callback(self._cleanups.discard)
