@@ -59,10 +59,10 @@ def running_and_ready(obj: dict) -> bool:
         c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
 
 
-async def run(n: int) -> None:
+async def run(n: int, runtime: str = "process") -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cluster = new_cluster(Path(tmp))
-        cluster.start(("--local-runtime", "process", "--max-pods", str(max(110, n + 10))))
+        cluster.start(("--local-runtime", runtime, "--max-pods", str(max(110, n + 10))))
         try:
             ns = create_namespace(cluster)
             ca = ssl.create_default_context(cafile=cluster.ca_file)
@@ -121,7 +121,7 @@ async def run(n: int) -> None:
             latencies = [running[name] - sent[name] for name in sent]
             pods_per_s = n / (finished - began)
             raw = await raw_spawn_rate(n)
-            print(f"pods: {n} single-container `sleep 3600` pods on the local node (process runtime)")
+            print(f"pods: {n} single-container `sleep 3600` pods on the local node ({runtime} runtime)")
             print(f"created in {created - began:.2f}s; all Running+Ready after {finished - began:.2f}s")
             print(f"pods/s to Running: {pods_per_s:.1f}")
             print(f"start latency: p50 {pct(latencies, 50) * 1000:.0f} ms, p99 {pct(latencies, 99) * 1000:.0f} ms, "
@@ -138,8 +138,10 @@ async def run(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pods", type=int, default=200)
+    parser.add_argument("--local-runtime", choices=("process", "sim"), default="process",
+                        help="sim: the same run with simulated containers, to see the control plane's own share")
     args = parser.parse_args()
-    asyncio.run(run(args.pods))
+    asyncio.run(run(args.pods, args.local_runtime))
 
 
 if __name__ == "__main__":
