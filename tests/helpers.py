@@ -70,6 +70,11 @@ class Cluster:
         return config["users"][0]["user"]["token"]
 
     def start(self, extra_args: tuple[str, ...] = ()) -> None:
+        if "--local-runtime" not in extra_args:
+            # Tests that only need pods scheduled and running keep the local node simulated:
+            # their pods' images (nginx on port 80, busybox without a command) would otherwise
+            # run, or crash-loop, for real. tests/e2e/test_process_runtime.py asks for processes.
+            extra_args = ("--local-runtime", "sim", *extra_args)
         cmd = [sys.executable, "-m", "tinykube.cli", "server", "--data-dir", str(self.data_dir),
                "--port", str(self.port), "--kubeconfig", str(self.kubeconfig), *extra_args]
         self.output = []

@@ -24,7 +24,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="YAML file of simulated pod lifecycle stages (see README)")
     server.add_argument("--node-monitor-grace-period", type=float, default=50.0, metavar="SECONDS",
                         help="how long a node may be silent before it is marked NotReady (default: 50)")
+    server.add_argument("--local-runtime", choices=("process", "sim"), default="process",
+                        help="how the local node runs pods: real local processes (default) or simulated")
+    server.add_argument("--image-table", type=Path, default=None, metavar="FILE",
+                        help="YAML image table merged over the built-in one: what a container without "
+                             "command runs (see README)")
+    server.add_argument("--max-pods", type=int, default=110, metavar="N",
+                        help="pod capacity of the local node when it is registered (default: 110)")
     return parser
+
+
+def yaml_error() -> type[Exception]:
+    import yaml
+    return yaml.YAMLError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         from tinykube.components import ComponentOptions
         from tinykube.kubelet.stages import DEFAULT_STAGES, load_stages
 
+        if args.max_pods < 1:
+            print("error: --max-pods must be positive", file=sys.stderr)
+            return 2
         if args.sim_nodes < 0:
             print("error: --sim-nodes must not be negative", file=sys.stderr)
             return 2
@@ -48,8 +63,17 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, ValueError) as exc:
                 print(f"error: --sim-stages {args.sim_stages}: {exc}", file=sys.stderr)
                 return 2
+        if args.image_table is not None:
+            from tinykube.kubelet.images import load_table
+            try:
+                load_table(args.image_table)
+            except (OSError, ValueError, yaml_error()) as exc:
+                print(f"error: --image-table {args.image_table}: {exc}", file=sys.stderr)
+                return 2
         options = ComponentOptions(sim_nodes=args.sim_nodes, stages=stages,
-                                   node_grace_period=args.node_monitor_grace_period)
+                                   node_grace_period=args.node_monitor_grace_period,
+                                   local_runtime=args.local_runtime, image_table=args.image_table,
+                                   max_pods=args.max_pods)
         return run(ServerConfig(data_dir=args.data_dir, port=args.port, kubeconfig=args.kubeconfig,
                                 time_scale=args.time_scale, components=options))
     return 2

@@ -34,6 +34,7 @@ from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS
 from tinykube.controllers.statefulset.controller import StatefulSetController
 from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
 from tinykube.kubelet.agent import NodeAgent
+from tinykube.kubelet.runtime import Runtime
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.metrics.api import ClusterMetrics
 from tinykube.registry.objects import ObjectRegistry
@@ -48,6 +49,10 @@ class ComponentOptions:
     local_node: bool = True
     stages: tuple[Stage, ...] = DEFAULT_STAGES
     node_grace_period: float = 50.0
+    local_runtime: str = "process"  # process | sim: how the local node runs its pods
+    image_table: Path | None = None  # --image-table FILE (merged over the built-in table)
+    data_dir: Path | None = None  # where the process runtime keeps pod logs (DATA_DIR/pods)
+    max_pods: int = 110  # the local node's pod capacity when it is registered
     extra_controllers: list[Callable[..., Awaitable[None]]] = field(default_factory=list)
 
 
@@ -91,9 +96,32 @@ class Components:
         self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339)
         self.autoscalers = HorizontalPodAutoscalerController(self.controller_client, clock, self.informers,
                                                              self.metrics)
-        self.agent = NodeAgent(LocalClient(registry, "kubelet"), clock, self.informers,
+        kubelet_client = LocalClient(registry, "kubelet")
+        self.agent = NodeAgent(kubelet_client, clock, self.informers,
                                local_node=local_node_name() if options.local_node else None,
-                               sim_nodes=options.sim_nodes, stages=options.stages)
+                               sim_nodes=options.sim_nodes, stages=options.stages, max_pods=options.max_pods,
+                               local_runtime=self._process_runtime(kubelet_client, clock)
+                               if options.local_runtime == "process" else None)
+
+    def _process_runtime(self, client: LocalClient, clock: Any) -> Callable[[NodeAgent], Runtime]:
+        from tinykube.kubelet.images import load_table
+        from tinykube.kubelet.process import ProcessRuntime
+
+        images = load_table(self.options.image_table)
+        root = (self.options.data_dir or Path.home() / ".tinykube") / "pods"
+
+        def build(agent: NodeAgent) -> Runtime:
+            return ProcessRuntime(client, clock, root, agent.queue.add, images=images, recorder=agent.recorder,
+                                  allocatable=lambda: agent.local_allocatable())
+        return build
+
+    @property
+    def process_runtime(self) -> Any:
+        """The local node's process runtime, if it has one (the pods/log handler reads its logs)."""
+        from tinykube.kubelet.process import ProcessRuntime
+
+        runtime = self.agent.local_runtime
+        return runtime if isinstance(runtime, ProcessRuntime) else None
 
     def elector(self, name: str) -> LeaderElector:
         return LeaderElector(self.controller_client, self.clock, name, self.identity)

@@ -18,6 +18,7 @@ from tinykube.clock import Clock
 from tinykube.components import ComponentOptions, Components, server_identity
 from tinykube.controllers.namespace import run_namespace_controller
 from tinykube.controllers.serviceaccounts import run_serviceaccounts_controller
+from tinykube.kubelet.podlogs import PodLogs
 from tinykube.kubeconfig import load_or_create_token, write_kubeconfig
 from tinykube.machinery.errors import StatusError
 from tinykube.registry.hooks import kind_hooks
@@ -102,8 +103,12 @@ async def serve(config: ServerConfig) -> int:
     background = [asyncio.create_task(run_compactor(store, clock)),
                   asyncio.create_task(run_serviceaccounts_controller(registry, clock)),
                   asyncio.create_task(run_namespace_controller(registry, clock))]
+    if config.components.data_dir is None:
+        config.components.data_dir = data_dir
     components = Components(registry, clock, server_identity(data_dir), config.components)
     api.metrics = components.metrics
+    api.handlers.pod_logs = PodLogs(data_dir / "pods", clock, components.process_runtime,
+                                    components.agent.local_node)
     component_tasks = components.start()
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():

@@ -111,6 +111,7 @@ class ResourceHandlers:
     def __init__(self, registry: ObjectRegistry, clock: Clock) -> None:
         self.registry = registry
         self.clock = clock
+        self.pod_logs: Any = None  # kubelet.podlogs.PodLogs, set once the node agent exists
 
     # ------------------------------------------------------------------ responses
 
@@ -139,6 +140,10 @@ class ResourceHandlers:
         method = request.method
         params = request.query_params
         sub = target.subresource
+        if sub == "log" and target.res.plural == "pods":
+            if method != "GET":
+                raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+            return await self.pod_log(request, target)
         if sub in ("log", "exec", "portforward", "attach", "proxy"):
             raise errors.bad_request(f"{sub} is served by the node agent, which this server does not run yet")
         if sub == "scale":
@@ -178,6 +183,18 @@ class ResourceHandlers:
                 return await self.delete_collection(request, target)
             return await self.delete(request, target)
         raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+
+    # ------------------------------------------------------------------ pod logs
+
+    async def pod_log(self, request: Request, target: Target) -> Response:
+        from tinykube.kubelet.podlogs import parse_request
+
+        pod = await self.registry.get(target.res, target.namespace, target.name)
+        if self.pod_logs is None:
+            raise errors.bad_request("pod logs are served by the node agent, which this server does not run")
+        log_request = parse_request(request.query_params, self.clock.time())
+        path, _ = self.pod_logs.path_for(pod, log_request)
+        return StreamingResponse(self.pod_logs.stream(path, log_request), media_type="text/plain")
 
     # ------------------------------------------------------------------ reads
 

@@ -3,8 +3,10 @@
 One agent serves many nodes (a thousand simulated nodes cost one informer, one workqueue
 and one heartbeat loop, not a thousand kubelets). Per node it does what a kubelet does:
 registers the Node, renews its Lease in kube-node-lease, keeps the Ready condition, and
-runs the pods bound to it — here with the simulated runtime (`sim.py`). A simulated node
-annotated `sim.tinykube.io/kubelet=stopped` goes silent, as if its kubelet died.
+runs the pods bound to it through a `runtime.Runtime`: simulated nodes with the simulated
+runtime (`simruntime.py`), the local node with the process runtime (`process.py`) or, with
+`--local-runtime sim`, the simulated one too. A simulated node annotated
+`sim.tinykube.io/kubelet=stopped` goes silent, as if its kubelet died.
 """
 
 from __future__ import annotations
@@ -14,23 +16,22 @@ import logging
 import platform
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from tinykube.client.api import LEASES, NODES, PODS, Client, Obj, object_key
 from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_node_name
 from tinykube.client.workqueue import WorkQueue, run_workers
 from tinykube.kubelet import node as nodes
-from tinykube.kubelet.behaviour import behaviour_of
-from tinykube.kubelet.podstatus import ContainerState, build_pod_status, killed_status, pod_is_terminal
-from tinykube.kubelet.sim import CREATING, RUNNING, SimPod, advance, container_states, stamp
-from tinykube.kubelet.stages import DEFAULT_STAGES, Stage, stage_delay
+from tinykube.kubelet.podstatus import build_pod_status, pod_is_terminal
+from tinykube.kubelet.runtime import Runtime
+from tinykube.kubelet.simruntime import SIM_RUNTIME, SimRuntime
+from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.machinery.errors import StatusError
 
 log = logging.getLogger(__name__)
 
 SIM_OS_IMAGE = "tinykube simulated node"
-SIM_RUNTIME = "tinykube-sim://0.1.0"
 POD_WORKERS = 16
 MAX_POD_IP_OFFSET = 253  # .2 … .254 of the node's /24 (.1 is the gateway, .255 broadcast)
 
@@ -55,19 +56,24 @@ class NodeAgent:
 
     def __init__(self, client: Client, clock: Any, informers: InformerFactory, *, local_node: str | None,
                  sim_nodes: int = 0, stages: tuple[Stage, ...] = DEFAULT_STAGES, rng: random.Random | None = None,
-                 record_events: bool = True) -> None:
+                 record_events: bool = True, local_runtime: Callable[["NodeAgent"], Runtime] | None = None,
+                 max_pods: int = 110) -> None:
         self.client = client
         self.clock = clock
         self.local_node = local_node
         self.sim_nodes = sim_nodes
         self.stages = stages
+        self.max_pods = max_pods  # the local node's pod capacity (the kubelet's --max-pods)
         self.rng = rng or random.Random()
         self.recorder = EventRecorder(client, clock, "kubelet") if record_events else None
         self.nodes_informer = informers.informer(NODES)
         self.pods_informer = informers.informer(PODS, {"node": by_node_name})
         self.queue = WorkQueue(clock, name="kubelet-pods")
         self.managed: dict[str, ManagedNode] = {}
-        self.records: dict[str, SimPod] = {}
+        self.sim = SimRuntime(stages, self.rng, self.recorder, self._allocate_ip, self._claim_ip)
+        # the local node's runtime; built with the agent so it can ask for pod syncs
+        self.local_runtime: Runtime = local_runtime(self) if local_runtime is not None else self.sim
+        self.known: dict[str, Runtime] = {}  # pod key -> the runtime that runs it
         self._ip_of: dict[str, tuple[str, int]] = {}  # pod key -> (node, offset)
         self._reserved_cidrs: set[str] = set()  # chosen for a node whose registration is in flight
         self.nodes_informer.add_handler(EventHandler(self._node_added, self._node_updated, self._node_deleted))
@@ -122,7 +128,7 @@ class NodeAgent:
     def _pod_changed(self, pod: Obj) -> None:
         node = (pod.get("spec") or {}).get("nodeName")
         key = object_key(pod)
-        if node in self.managed or key in self.records:
+        if node in self.managed or key in self.known:
             self.queue.add(key)
 
     # ------------------------------------------------------------------ running
@@ -130,6 +136,7 @@ class NodeAgent:
     async def run(self) -> None:
         await self.nodes_informer.wait_synced()
         await self.pods_informer.wait_synced()
+        await self.local_runtime.start()
         await self.register_nodes()
         tasks = [asyncio.create_task(self._heartbeats(), name="kubelet-heartbeats"),
                  asyncio.create_task(run_workers(self.queue, self._sync, POD_WORKERS, log), name="kubelet-pods")]
@@ -143,6 +150,7 @@ class NodeAgent:
             self.queue.shut_down()
             for task in tasks:
                 task.cancel()
+            await self.local_runtime.shutdown()  # no process outlives the agent
 
     async def register_nodes(self) -> None:
         """Create the local node and sim-1..N where missing (a restart keeps existing ones)."""
@@ -165,10 +173,11 @@ class NodeAgent:
         if name == self.local_node:
             import psutil
             capacity = {"cpu": str(psutil.cpu_count() or 1), "memory": f"{psutil.virtual_memory().total // 1024}Ki",
-                        "pods": "110", "ephemeral-storage": nodes.SIM_CAPACITY["ephemeral-storage"]}
+                        "pods": str(self.max_pods), "ephemeral-storage": nodes.SIM_CAPACITY["ephemeral-storage"]}
             return nodes.node_object(name, address="127.0.0.1", cidr=nodes.pod_cidr(index), capacity=capacity,
                                      labels={"node-role.kubernetes.io/control-plane": ""},
-                                     os_image=_host_os_image(), kernel=platform.release(), runtime_version=SIM_RUNTIME)
+                                     os_image=_host_os_image(), kernel=platform.release(),
+                                     runtime_version=self.local_runtime.version)
         return nodes.node_object(name, address=nodes.sim_node_address(index), cidr=nodes.pod_cidr(index),
                                  capacity=nodes.SIM_CAPACITY, labels={nodes.SIMULATED_LABEL: "true"},
                                  os_image=SIM_OS_IMAGE, kernel=platform.release(), runtime_version=SIM_RUNTIME)
@@ -251,81 +260,61 @@ class NodeAgent:
 
     # ------------------------------------------------------------------ pods
 
+    def local_allocatable(self) -> dict[str, str]:
+        node = self.nodes_informer.cache.get(self.local_node or "") or {}
+        return dict((node.get("status") or {}).get("allocatable") or {})
+
+    def runtime_for(self, node_name: str) -> Runtime:
+        return self.local_runtime if node_name == self.local_node else self.sim
+
     async def _sync(self, key: Any) -> None:
         if isinstance(key, tuple):
             await self._adopt(key[1])
             return
         pod = self.pods_informer.cache.get(key)
         if pod is None:
-            self._forget(key)
+            self._forget(key, deleted=True)
             return
         managed = self.managed.get((pod.get("spec") or {}).get("nodeName") or "")
         if managed is None or managed.stopped:
             return
-        record = self.records.get(key)
-        if record is not None and record.uid != pod["metadata"].get("uid"):
-            self._forget(key)
-            record = None
+        runtime = self.runtime_for(managed.name)
+        known = self.known.get(key)
+        if known is not None and (known is not runtime or known.uid_of(key) != pod["metadata"].get("uid")):
+            self._forget(key, deleted=True)
         now = self.clock.time()
         if pod["metadata"].get("deletionTimestamp"):
-            await self._terminate(key, pod, record, now)
+            await self._terminate(key, pod, managed, runtime, now)
             return
         if pod_is_terminal(pod):
             self._forget(key)  # a finished pod keeps its reported IP but no longer holds the address
             return
-        if record is None:
-            record = self.records[key] = SimPod.for_pod(pod, now)
-            if record.ip and key not in self._ip_of:
-                self._claim_ip(managed, key, record.ip)
-        behaviour = behaviour_of(pod)
-        before = record.step
-        wake = advance(record, pod, behaviour, self.stages, now, self.rng)
-        if record.step in (CREATING, RUNNING) and record.ip is None:
-            record.ip = self._allocate_ip(managed, key)
-        if record.step in (CREATING, RUNNING):
-            status = build_pod_status(pod, init_containers=_init_states(pod, record), 
-                                      containers=container_states(record, pod, behaviour, now),
-                                      host_ip=managed.address, pod_ip=record.ip,
-                                      start_time=stamp(record.started_time or now), now=self.clock.rfc3339())
+        self.known[key] = runtime
+        report = await runtime.sync(key, pod, managed, now)
+        if report.write:
+            status = build_pod_status(pod, init_containers=report.init_containers, containers=report.containers,
+                                      host_ip=managed.address, pod_ip=report.pod_ip,
+                                      start_time=report.start_time, now=self.clock.rfc3339())
             if status != pod.get("status"):
                 await self.client.update_status(PODS, dict(pod, status=status))
-            if before != record.step:
-                self._record_transition(pod, before, record.step, behaviour)
-        if wake is not None:
-            self.queue.add_after(key, max(0.0, wake - now))
+            if report.after_write is not None:
+                report.after_write()
+        if report.wake is not None:
+            self.queue.add_after(key, max(0.0, report.wake - now))
 
-    def _record_transition(self, pod: Obj, before: str, after: str, behaviour: Any) -> None:
-        if self.recorder is None:
-            return
-        if behaviour.problems:
-            self.recorder.event(pod, "Warning", "InvalidSimulation", "; ".join(behaviour.problems))
-        if after == RUNNING:
-            for i, ctr in enumerate((pod.get("spec") or {}).get("containers") or []):
-                path = f"spec.containers{{{ctr.get('name')}}}"
-                self.recorder.event(pod, "Normal", "Pulled",
-                                    f'Container image "{ctr.get("image")}" already present on machine', path)
-                self.recorder.event(pod, "Normal", "Created", f"Created container: {ctr.get('name')}", path)
-                self.recorder.event(pod, "Normal", "Started", f"Started container {ctr.get('name')}", path)
-
-    async def _terminate(self, key: str, pod: Obj, record: SimPod | None, now: float) -> None:
+    async def _terminate(self, key: str, pod: Obj, managed: ManagedNode, runtime: Runtime, now: float) -> None:
         """Graceful deletion: stop the containers (within the grace period), then remove the pod."""
-        if record is None:
-            record = self.records[key] = SimPod.for_pod(pod, now)
-        if record.terminate_at is None:
-            grace = float(pod["metadata"].get("deletionGracePeriodSeconds") or 0)
-            record.terminate_at = now + min(grace, stage_delay(self.stages, "terminate", pod, self.rng))
-            if self.recorder and record.step == RUNNING:
-                for ctr in (pod.get("spec") or {}).get("containers") or []:
-                    self.recorder.event(pod, "Normal", "Killing", f"Stopping container {ctr.get('name')}",
-                                        f"spec.containers{{{ctr.get('name')}}}")
-        if now < record.terminate_at:
-            self.queue.add_after(key, record.terminate_at - now)
+        self.known[key] = runtime
+        wait = await runtime.terminate(key, pod, managed, now)
+        if wait is not None:
+            self.queue.add_after(key, max(0.0, wait))
             return
         if pod["metadata"].get("finalizers") and not pod_is_terminal(pod):
             # the pod outlives this delete (a Job's tracking finalizer): report it terminal first,
             # as the kubelet does, so its owner can count it
             try:
-                await self.client.update_status(PODS, dict(pod, status=killed_status(pod, self.clock.rfc3339())))
+                status = runtime.final_status(key, pod, managed, self.clock.rfc3339())
+                await self.client.update_status(PODS, dict(pod, status=status))
             except StatusError as exc:
                 if exc.code not in (404, 409):
                     raise
@@ -338,7 +327,7 @@ class NodeAgent:
         except StatusError as exc:
             if exc.code not in (404, 409):
                 raise
-        self._forget(key)
+        self._forget(key, deleted=True)
 
     def _allocate_ip(self, managed: ManagedNode, key: str) -> str:
         offset = 1
@@ -352,6 +341,8 @@ class NodeAgent:
 
     def _claim_ip(self, managed: ManagedNode, key: str, ip: str) -> None:
         """After a restart: keep the address the pod already reports."""
+        if key in self._ip_of or self.runtime_for(managed.name).host_network:
+            return
         offset = int(ip.rsplit(".", 1)[1]) - 1
         holder = managed.ips.get(offset)
         if holder is not None and holder != key:
@@ -360,26 +351,15 @@ class NodeAgent:
         managed.ips[offset] = key
         self._ip_of[key] = (managed.name, offset)
 
-    def _forget(self, key: str) -> None:
-        self.records.pop(key, None)
+    def _forget(self, key: str, *, deleted: bool = False) -> None:
+        runtime = self.known.pop(key, None)
+        if runtime is not None:
+            runtime.forget(key, deleted=deleted)
+        elif deleted and self.local_runtime is not self.sim:
+            self.local_runtime.forget(key, deleted=True)  # a finished pod's files, kept until now
         held = self._ip_of.pop(key, None)
         if held is not None and held[0] in self.managed:
             self.managed[held[0]].ips.pop(held[1], None)
-
-
-def _init_states(pod: Obj, record: SimPod) -> list[ContainerState]:
-    """Init containers of a simulated pod finish the moment its containers start."""
-    out = []
-    for ctr in (pod.get("spec") or {}).get("initContainers") or []:
-        if record.step == RUNNING:
-            out.append(ContainerState(name=ctr.get("name", ""), kind="terminated", reason="Completed", exit_code=0,
-                                      started_at=stamp(record.start_at), finished_at=stamp(record.start_at),
-                                      image=ctr.get("image", ""), ready=True, started=False,
-                                      container_id="tinykube://init-" + record.uid))
-        else:
-            out.append(ContainerState(name=ctr.get("name", ""), kind="waiting", reason="PodInitializing",
-                                      image=ctr.get("image", ""), ready=False, started=False))
-    return out
 
 
 def _internal_ip(node: Obj) -> str:

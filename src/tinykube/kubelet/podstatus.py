@@ -605,3 +605,23 @@ def _keep(status: Obj, old: Obj, *keys: str) -> None:
     for key in keys:
         if key in old:
             status[key] = copy.deepcopy(old[key])
+
+
+class RestartBackoff:
+    """The crash-loop back-off of one container, as the kubelet keeps it.
+
+    The first restart happens at once; each later one waits 10 s, 20 s, 40 s ... up to 5 min;
+    a container that ran 10 minutes since its last restart starts over at no wait.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0  # restarts decided so far in this streak
+        self.last: float | None = None  # when the last restart was decided
+
+    def next_delay(self, now: float) -> float:
+        if self.last is not None and backoff_expired(now - self.last):
+            self.count = 0
+        delay = 0.0 if self.count == 0 else crash_loop_backoff(self.count - 1)
+        self.count += 1
+        self.last = now + delay
+        return delay

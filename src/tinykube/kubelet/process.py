@@ -1,0 +1,151 @@
+"""The process runtime: the local node's pods as real processes on this machine.
+
+No images and no isolation yet: a container is a process (a session and process group of its
+own) started from its command, or from the image table's entrypoint (`images.py`), with the
+environment the kubelet would give it (`envvars.py`). Pods share the host's network, so a
+pod's IP is the node's address (127.0.0.1) and probes go there. Output goes to CRI log files
+under DATA_DIR/pods (`logfiles.py`), which `kubectl logs` reads.
+
+No process outlives the agent: `shutdown` (the server stopping) kills every container's
+process group, and `start` kills what an agent that died without cleaning up left behind
+(pid files) before any pod is synced. Containers are not adopted across restarts (their
+output pipes died with the old agent and their exit status cannot be collected), so a
+container that was running is reported as terminated (137, ContainerStatusUnknown) and
+restarted as its pod's restart policy says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import signal
+from pathlib import Path
+from typing import Any, Callable
+
+from tinykube.client.api import Client
+from tinykube.client.events import EventRecorder
+from tinykube.kubelet import procutil
+from tinykube.kubelet.images import ImageTable, build_table
+from tinykube.kubelet.podstatus import build_pod_status
+from tinykube.kubelet.podworker import PodWorker
+from tinykube.kubelet.runtime import NodeView, PodReport
+from tinykube.kubelet.sim import stamp
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+PROCESS_RUNTIME = "tinykube-process://0.1.0"
+SHUTDOWN_GRACE = 2.0  # wall seconds the server's shutdown gives containers after SIGTERM
+
+
+class ProcessRuntime:
+    version = PROCESS_RUNTIME
+    host_network = True
+
+    def __init__(self, client: Client, clock: Any, root: Path, notify: Callable[[str], None], *,
+                 images: ImageTable | None = None, recorder: EventRecorder | None = None,
+                 allocatable: Callable[[], dict[str, str]] = dict) -> None:
+        self.client = client
+        self.clock = clock
+        self.root = root
+        self.notify = notify
+        self.images = images or build_table()
+        self.recorder = recorder
+        self.allocatable = allocatable
+        self.workers: dict[str, PodWorker] = {}
+        self.finished: dict[str, Path] = {}  # pods that ended (key -> their directory, kept for logs)
+        self.live_logs: set[Path] = set()  # log files a running container still writes
+        self._cleanups: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        procutil.kill_stale(self.root)
+
+    def uid_of(self, key: str) -> str | None:
+        worker = self.workers.get(key)
+        if worker is None and key in self.finished:
+            return self.finished[key].name.rsplit("_", 1)[-1]
+        return worker.uid if worker is not None else None
+
+    def _worker(self, key: str, pod: Obj, node: NodeView) -> PodWorker:
+        worker = self.workers.get(key)
+        if worker is None:
+            worker = self.workers[key] = PodWorker(
+                key=key, pod=pod, address=node.address, root=self.root, client=self.client, clock=self.clock,
+                images=self.images, recorder=self.recorder, notify=lambda: self.notify(key),
+                node_allocatable=self.allocatable(), live_logs=self.live_logs)
+            stale = self.finished.pop(key, None)  # an earlier pod of the same name, since deleted
+            if stale is not None and stale != worker.dir:
+                shutil.rmtree(stale, ignore_errors=True)
+        return worker
+
+    async def sync(self, key: str, pod: Obj, node: NodeView, now: float) -> PodReport:
+        worker = self._worker(key, pod, node)
+        worker.pod = pod  # labels and annotations may change; the spec of a pod does not (much)
+        if worker.task is None:
+            worker.start()
+        inits, containers = worker.states()
+        return PodReport(init_containers=inits, containers=containers, pod_ip=node.address,
+                         start_time=stamp(worker.started_time))
+
+    async def terminate(self, key: str, pod: Obj, node: NodeView, now: float) -> float | None:
+        worker = self.workers.get(key)
+        if worker is None or worker.task is None:
+            return None
+        if worker.stopper is None:
+            grace = float(pod["metadata"].get("deletionGracePeriodSeconds") or 0)
+            worker.pod = pod
+            worker.stopper = asyncio.create_task(worker.stop(grace))
+            worker.stopper.add_done_callback(lambda _: self.notify(key))
+        if not worker.stopper.done():
+            return float(pod["metadata"].get("deletionGracePeriodSeconds") or 0) + 5.0
+        return None
+
+    def final_status(self, key: str, pod: Obj, node: NodeView, now: str) -> Obj:
+        worker = self.workers.get(key)
+        inits, containers = worker.states() if worker is not None else ([], [])
+        return build_pod_status(pod, init_containers=inits, containers=containers, host_ip=node.address,
+                                pod_ip=node.address, start_time=None, now=now, terminal=True)
+
+    def forget(self, key: str, *, deleted: bool = False) -> None:
+        worker = self.workers.pop(key, None)
+        if worker is None:
+            directory = self.finished.pop(key, None) if deleted else None
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+            return
+        if not deleted:
+            self.finished[key] = worker.dir
+        task = asyncio.ensure_future(self._clean_up(worker, deleted))
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+
+    async def _clean_up(self, worker: PodWorker, deleted: bool) -> None:
+        procs = worker.kill_now()
+        await worker.cancel()
+        for process in procs:
+            with contextlib.suppress(ProcessLookupError):
+                await process.wait()
+        if deleted:
+            shutil.rmtree(worker.dir, ignore_errors=True)
+
+    async def shutdown(self) -> None:
+        """SIGTERM to every container, SIGKILL to what still runs after SHUTDOWN_GRACE."""
+        workers = list(self.workers.values())
+        procs = [p for w in workers for p in w.kill_now(signal.SIGTERM)]
+        if procs:
+            await asyncio.wait([asyncio.ensure_future(p.wait()) for p in procs], timeout=SHUTDOWN_GRACE)
+        for worker in workers:
+            worker.kill_now(signal.SIGKILL)
+        for process in procs:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        await asyncio.gather(*(w.cancel() for w in workers), return_exceptions=True)
+        for process in procs:
+            with contextlib.suppress(ProcessLookupError):
+                await asyncio.wait_for(process.wait(), 1.0)
+        if self._cleanups:
+            await asyncio.wait(list(self._cleanups), timeout=SHUTDOWN_GRACE)

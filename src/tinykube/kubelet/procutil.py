@@ -1,0 +1,138 @@
+"""Process plumbing for the process runtime: spawning, log pumps, signals, pid files, exec.
+
+Each container runs in its own session (so its own process group); stopping a container
+signals the whole group, and once its main process has exited the rest of the group is killed,
+so nothing a container started outlives it. Pid files (`<pid> <start time>`) let a restarted
+agent find and kill what an agent that died without cleaning up left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
+
+import psutil
+
+from tinykube.kubelet import logfiles
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+READ_CHUNK = 64 * 1024
+
+
+def exit_code_of(returncode: int) -> int:
+    """A process's exit status as container runtimes report it: 128 + N when killed by signal N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+async def within(clock: Any, seconds: float, awaitable: Awaitable[T]) -> tuple[bool, T | None]:
+    """Await `awaitable` for at most `seconds` of cluster time: (finished, result)."""
+    task = asyncio.ensure_future(awaitable)
+    timer = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+    if task.done():
+        return True, task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return False, None
+
+
+def signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+async def spawn(argv: list[str], env: dict[str, str], cwd: str) -> asyncio.subprocess.Process:
+    """Start a container's main process in a new session, stdin from /dev/null, output piped."""
+    return await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                                                env=env, cwd=cwd, start_new_session=True)
+
+
+async def pump(reader: asyncio.StreamReader, stream: str, out: Any, now: Callable[[], float]) -> None:
+    """Copy one output stream into the CRI log file, line by line with timestamps."""
+    rest = b""
+    while True:
+        chunk = await reader.read(READ_CHUNK)
+        stamp = logfiles.rfc3339_nano(now())
+        if not chunk:
+            out.write(logfiles.flush_partial(rest, stream, stamp))
+            out.flush()
+            return
+        lines, rest = logfiles.format_lines(rest + chunk, stream, stamp)
+        if lines:
+            out.write(lines)
+            out.flush()
+
+
+async def run_exec(clock: Any, argv: list[str], env: dict[str, str], cwd: str, timeout: float) -> tuple[int | None, str]:
+    """Run a probe or hook command beside the container: (exit code or None on timeout, output)."""
+    try:
+        proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
+                                                    stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.STDOUT, env=env, cwd=cwd,
+                                                    start_new_session=True)
+    except OSError as exc:
+        return 126 if not isinstance(exc, FileNotFoundError) else 127, start_error(argv, exc)
+    done, result = await within(clock, timeout, proc.communicate())
+    signal_group(proc.pid, signal.SIGKILL)
+    if not done:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        return None, f"command {' '.join(argv)!r} timed out"
+    output = (result[0] if result else b"") or b""
+    return exit_code_of(proc.returncode or 0), output.decode(errors="replace")
+
+
+def start_error(argv: list[str], exc: OSError) -> str:
+    """Why a process could not start, worded as runc words it."""
+    name = argv[0] if argv else ""
+    if isinstance(exc, FileNotFoundError) and "/" not in name:
+        return f'exec: "{name}": executable file not found in $PATH'
+    if isinstance(exc, FileNotFoundError) and exc.filename and exc.filename != name:
+        return f"chdir to cwd (\"{exc.filename}\") set in config.json failed: no such file or directory"
+    return f'exec: "{name}": {exc.strerror or exc}'
+
+
+# ---------------------------------------------------------------------------------------------
+# pid files
+
+
+def write_pid_file(path: Path, pid: int) -> None:
+    try:
+        started = psutil.Process(pid).create_time()
+    except psutil.Error:
+        return
+    path.write_text(f"{pid} {started!r}\n")
+
+
+def kill_stale(root: Path) -> int:
+    """Kill the process groups recorded in pid files under `root` that still run; remove the files."""
+    killed = 0
+    for path in root.glob("*/*/pid"):
+        try:
+            pid_text, started_text = path.read_text().split()
+            proc = psutil.Process(int(pid_text))
+            if abs(proc.create_time() - float(started_text)) < 0.01:
+                signal_group(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+                killed += 1
+        except (ValueError, OSError, psutil.Error):
+            pass
+        with contextlib.suppress(OSError):
+            path.unlink()
+    if killed:
+        log.warning("killed %d container process(es) left by an earlier run of the node agent", killed)
+    return killed
