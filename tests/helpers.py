@@ -174,7 +174,6 @@ class WatchRecorder:
         self._stop = threading.Event()
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self._response = None
 
     def __enter__(self) -> "WatchRecorder":
         self._thread.start()
@@ -183,13 +182,10 @@ class WatchRecorder:
         return self
 
     def __exit__(self, *exc) -> None:
+        # The reader stops by itself within one short server-side watch (timeoutSeconds): a TLS
+        # connection must never be closed from another thread while it is being read.
         self._stop.set()
-        if self._response is not None:
-            try:
-                self._response.close()  # unblocks the reader
-            except Exception:
-                pass
-        self._thread.join(5)
+        self._thread.join(15)
         if self.error is not None and exc[0] is None:
             raise self.error
 
@@ -202,27 +198,26 @@ class WatchRecorder:
                     self.state[item["metadata"]["name"]] = item
                 rv = listing["metadata"]["resourceVersion"]
                 sep = "&" if "?" in self.path else "?"
-                with client.stream("GET", f"{self.path}{sep}watch=1&resourceVersion={rv}") as stream:
-                    self._response = stream
-                    self._started.set()
-                    for line in stream.iter_lines():
-                        if self._stop.is_set():
-                            return
-                        if not line:
-                            continue
-                        event = _json.loads(line)
-                        obj = event["object"]
-                        if event["type"] == "DELETED":
-                            self.state.pop(obj["metadata"]["name"], None)
-                        elif event["type"] in ("ADDED", "MODIFIED"):
-                            self.state[obj["metadata"]["name"]] = obj
-                        else:
-                            continue
-                        self.events += 1
-                        self.on_event(event["type"], obj, self.state)
+                while not self._stop.is_set():
+                    url = f"{self.path}{sep}watch=1&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion={rv}"
+                    with client.stream("GET", url) as stream:
+                        self._started.set()
+                        for line in stream.iter_lines():
+                            if not line:
+                                continue
+                            event = _json.loads(line)
+                            obj = event["object"]
+                            rv = obj["metadata"].get("resourceVersion", rv)
+                            if event["type"] == "DELETED":
+                                self.state.pop(obj["metadata"]["name"], None)
+                            elif event["type"] in ("ADDED", "MODIFIED"):
+                                self.state[obj["metadata"]["name"]] = obj
+                            else:
+                                continue  # bookmarks only move the resourceVersion on
+                            self.events += 1
+                            self.on_event(event["type"], obj, self.state)
         except BaseException as exc:  # reported by __exit__
-            if not self._stop.is_set():
-                self.error = exc
+            self.error = exc
             self._started.set()
 
 
