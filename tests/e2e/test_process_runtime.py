@@ -503,3 +503,28 @@ def test_restarted_server_kills_stale_containers_and_does_not_duplicate(tmp_path
         assert len(sleeps) == 1
     finally:
         c.stop()
+
+
+def test_seed_pi_job_prints_2000_digits(proc: Cluster, ns: str):
+    """The seeds' Job: perl computes pi to 2000 digits; `kubectl logs job/pi` prints them."""
+    apply(proc, ns, """\
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: pi}
+        spec:
+          backoffLimit: 4
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: pi
+                image: perl:5.34.0
+                command: ["perl", "-Mbignum=bpi", "-wle", "print bpi(2000)"]
+        """)
+    wait_until(lambda: proc.kubectl("get", "job", "pi", "-n", ns, "-o",
+                                    "jsonpath={.status.succeeded}").stdout == "1", 90, 0.5)
+    digits = proc.kubectl("logs", "job/pi", "-n", ns).stdout.strip()
+    assert digits.startswith("3.14159265358979323846264338327950288419716939937510")
+    assert len(digits) == 2001  # "3." and 1999 more digits: 2000 significant digits
+    row = proc.kubectl("get", "job", "pi", "-n", ns, "--no-headers").stdout.split()
+    assert row[1:3] == ["Complete", "1/1"]
