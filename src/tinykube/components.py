@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from tinykube.client.api import NODES, PODS
+from tinykube.client.api import NODES, PODS, Obj, object_key
 from tinykube.client.informer import InformerFactory, by_namespace, by_node_name
 from tinykube.client.leaderelection import LeaderElector
 from tinykube.client.local import LocalClient
@@ -37,6 +37,8 @@ from tinykube.kubelet.agent import NodeAgent
 from tinykube.kubelet.runtime import Runtime
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.metrics.api import ClusterMetrics
+from tinykube.metrics.processes import ProcessUsage
+from tinykube.metrics.usage import Usage, simulated_usage
 from tinykube.registry.objects import ObjectRegistry
 from tinykube.scheduler.scheduler import Scheduler
 
@@ -93,7 +95,8 @@ class Components:
         self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
-        self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339)
+        self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339, self._usage)
+        self._process_usage = ProcessUsage(lambda: clock.monotonic() / clock.scale)
         self.autoscalers = HorizontalPodAutoscalerController(self.controller_client, clock, self.informers,
                                                              self.metrics)
         kubelet_client = LocalClient(registry, "kubelet")
@@ -114,6 +117,17 @@ class Components:
             return ProcessRuntime(client, clock, root, agent.queue.add, images=images, recorder=agent.recorder,
                                   allocatable=lambda: agent.local_allocatable())
         return build
+
+    def _usage(self, pod: Obj) -> dict[str, Usage] | None:
+        """Measured usage for the local node's processes, the annotations' for simulated pods."""
+        runtime = self.process_runtime
+        if runtime is None or (pod.get("spec") or {}).get("nodeName") != self.agent.local_node:
+            return simulated_usage(pod)
+        if (pod.get("status") or {}).get("phase") != "Running":
+            return None
+        pids = runtime.container_pids(object_key(pod))
+        measured = {name: u for name, pid in pids.items() if (u := self._process_usage.usage(pid)) is not None}
+        return measured or None
 
     @property
     def process_runtime(self) -> Any:

@@ -528,3 +528,52 @@ def test_seed_pi_job_prints_2000_digits(proc: Cluster, ns: str):
     assert len(digits) == 2001  # "3." and 1999 more digits: 2000 significant digits
     row = proc.kubectl("get", "job", "pi", "-n", ns, "--no-headers").stdout.split()
     assert row[1:3] == ["Complete", "1/1"]
+
+
+BURNER = "import time\nwhile True:\n    t = time.time()\n    while time.time() - t < 0.03: pass\n    time.sleep(0.07)\n"
+
+
+def test_kubectl_top_and_hpa_on_real_processes(proc: Cluster, ns: str):
+    """Pods that burn about 300m of CPU against a 100m request scale up; idle ones scale back down."""
+    apply(proc, ns, f"""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {{name: burner}}
+        spec:
+          replicas: 1
+          selector: {{matchLabels: {{app: burner}}}}
+          template:
+            metadata: {{labels: {{app: burner}}}}
+            spec:
+              containers:
+              - name: burn
+                image: python:3.12
+                command: ["python3", "-c", {BURNER!r}]
+                resources: {{requests: {{cpu: 100m}}}}
+        """.replace("'", '"'))
+    proc.kubectl("rollout", "status", "deployment/burner", "-n", ns, "--timeout=60s", timeout=90)
+
+    def busy():
+        result = proc.kubectl("top", "pods", "-n", ns, "--no-headers", check=False)
+        rows = [r.split() for r in result.stdout.splitlines()] if result.returncode == 0 else []
+        return rows and all(int(r[1].rstrip("m")) >= 150 for r in rows) and rows
+    wait_until(busy, 30, 0.5)
+    apply(proc, ns, """\
+        apiVersion: autoscaling/v2
+        kind: HorizontalPodAutoscaler
+        metadata: {name: burner}
+        spec:
+          scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: burner}
+          minReplicas: 1
+          maxReplicas: 2
+          metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]
+          behavior: {scaleDown: {stabilizationWindowSeconds: 30}}
+        """)
+    replicas = lambda: json.loads(proc.kubectl(  # noqa: E731
+        "get", "deploy", "burner", "-n", ns, "-o", "json").stdout)["spec"]["replicas"]
+    wait_until(lambda: replicas() == 2, 60, 0.5)
+    proc.kubectl("patch", "deployment", "burner", "-n", ns, "--type=json", "-p",
+                 '[{"op": "replace", "path": "/spec/template/spec/containers/0/command", '
+                 '"value": ["sleep", "3600"]}]')
+    wait_until(lambda: replicas() == 1, 90, 0.5)
+    assert "reason: All metrics below target" in proc.kubectl("describe", "hpa", "burner", "-n", ns).stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tinykube.metrics.processes import ProcessUsage, _Sample, cpu_rate
 from tinykube.metrics.usage import Usage, node_usage, simulated_usage
 
 
@@ -39,3 +40,20 @@ def test_node_usage_sums_its_running_pods():
     pods = [pod(annotations={"sim.tinykube.io/cpu": "100m"}), pod(annotations={"sim.tinykube.io/cpu": "150m"}),
             pod(phase="Pending", annotations={"sim.tinykube.io/cpu": "900m"})]
     assert node_usage(pods, simulated_usage) == Usage(250.0, 0)
+
+
+@pytest.mark.parametrize("previous, cpu, now, started, expect", [
+    (None, 2.0, 110.0, 100.0, 200.0),                       # first sample: average since start
+    (_Sample(2.0, 110.0, 200.0), 3.5, 113.0, 100.0, 500.0),  # 1.5 CPU s over 3 s: half a core
+    (_Sample(2.0, 110.0, 200.0), 2.1, 110.5, 100.0, 200.0),  # too soon: the last rate again
+    (_Sample(2.0, 110.0, 200.0), 1.0, 112.0, 100.0, 0.0),    # a restarted tree never goes negative
+])
+def test_cpu_rate(previous, cpu, now, started, expect):
+    assert cpu_rate(previous, cpu, now, started) == pytest.approx(expect)
+
+
+def test_process_usage_measures_this_process():
+    import os
+    usage = ProcessUsage(lambda: __import__("time").monotonic()).usage(os.getpid())
+    assert usage is not None and usage.memory_bytes > 1_000_000 and usage.cpu_millis >= 0
+    assert ProcessUsage(lambda: 0.0).usage(2**22 + 12345) is None  # no such process

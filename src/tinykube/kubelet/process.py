@@ -82,6 +82,14 @@ class ProcessRuntime:
                 shutil.rmtree(stale, ignore_errors=True)
         return worker
 
+    def container_pids(self, key: str) -> dict[str, int]:
+        """The running app containers of a pod by name, with their main process's pid."""
+        worker = self.workers.get(key)
+        if worker is None:
+            return {}
+        return {ctr.name: ctr.process.pid for ctr in worker.apps
+                if ctr.process is not None and ctr.process.returncode is None and ctr.kind == "running"}
+
     async def sync(self, key: str, pod: Obj, node: NodeView, now: float) -> PodReport:
         worker = self._worker(key, pod, node)
         worker.pod = pod  # labels and annotations may change; the spec of a pod does not (much)
