@@ -122,3 +122,42 @@ def test_behavior_policies_limit_each_step(ac: Cluster, ans: str):
     limited = json.loads(c.kubectl("get", "hpa.v2.autoscaling", "steady", "-n", ans, "-o", "json").stdout)
     reasons = {x["type"]: x["reason"] for x in limited["status"]["conditions"]}
     assert reasons["ScalingLimited"] in ("ScaleUpLimit", "TooManyReplicas")
+
+
+def test_autoscaling_v1_hpa_scales_a_replicaset(ac: Cluster, ans: str):
+    c = ac
+    c.kubectl("apply", "-n", ans, "-f", "-", input="""\
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: frontend}
+spec:
+  replicas: 1
+  selector: {matchLabels: {tier: frontend}}
+  template:
+    metadata:
+      labels: {tier: frontend}
+      annotations: {sim.tinykube.io/cpu: 90m}
+    spec:
+      containers: [{name: php, image: nginx, resources: {requests: {cpu: 100m}}}]
+---
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: frontend}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: ReplicaSet, name: frontend}
+  minReplicas: 1
+  maxReplicas: 3
+  targetCPUUtilizationPercentage: 30
+""")
+
+    def scaled():
+        rs = json.loads(c.kubectl("get", "rs", "frontend", "-n", ans, "-o", "json").stdout)
+        return rs["spec"]["replicas"] == 3
+    wait_until(scaled, 60, 0.3)   # 90% against 30%: three times the pods, capped at 3
+
+    def v1_status():
+        status = json.loads(c.kubectl("get", "--raw", f"/apis/autoscaling/v1/namespaces/{ans}/"
+                                      "horizontalpodautoscalers/frontend").stdout).get("status", {})
+        return status if status.get("currentReplicas") == 3 else None
+    status = wait_until(v1_status, 30, 0.3)   # the status follows the rescale
+    assert status["currentCPUUtilizationPercentage"] == 90
