@@ -20,7 +20,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers import new_cluster  # noqa: E402
-from scheduler_bench import ZERO_STAGES, wait_nodes_ready  # noqa: E402
+from simcluster import ZERO_STAGES, wait_nodes_ready  # noqa: E402
 
 PATH = "/apis/apps/v1/namespaces/default/daemonsets"
 
