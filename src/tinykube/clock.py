@@ -147,3 +147,14 @@ def format_time(moment: datetime) -> str:
 def parse_time(text: str) -> datetime:
     """Parse metav1.Time / MicroTime strings (`...Z` or with an offset)."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def timestamp_of(text: object) -> float | None:
+    """Seconds since the epoch of a metav1.Time string; None when absent or malformed
+    (controllers read times written by any client and must not fail on a bad one)."""
+    if not text or not isinstance(text, str):
+        return None
+    try:
+        return parse_time(text).timestamp()
+    except ValueError:
+        return None

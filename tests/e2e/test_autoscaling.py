@@ -161,3 +161,17 @@ spec:
         return status if status.get("currentReplicas") == 3 else None
     status = wait_until(v1_status, 30, 0.3)   # the status follows the rescale
     assert status["currentCPUUtilizationPercentage"] == 90
+
+
+@pytest.mark.parametrize("method, path, code, reason", [
+    ("GET", "/apis/metrics.k8s.io/v1beta1/pods?labelSelector=a%20in%20(", 400, "BadRequest"),
+    ("POST", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods", 405, "MethodNotAllowed"),
+    ("DELETE", "/apis/metrics.k8s.io/v1beta1/nodes/sim-1", 405, "MethodNotAllowed"),
+    ("GET", "/apis/metrics.k8s.io/v1beta1/nodes/no-such-node", 404, "NotFound"),
+    ("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/x/status", 404, "NotFound"),
+])
+def test_metrics_api_answers_bad_requests_with_a_status(ac: Cluster, method, path, code, reason):
+    with ac.http() as client:
+        response = client.request(method, path, json={} if method == "POST" else None)
+    body = response.json()
+    assert response.status_code == code and body["kind"] == "Status" and body["reason"] == reason, body

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tinykube.clock import Clock, ManualClock
+from tinykube.clock import Clock, ManualClock, timestamp_of
 
 
 def run(coro):
@@ -138,3 +138,11 @@ def test_advancing_by_next_wakeup_reaches_the_deadline_despite_rounding():
         assert clock.monotonic() >= deadline
 
     run(main())
+
+
+@pytest.mark.parametrize("text, expect", [
+    ("2026-01-01T00:00:00Z", 1767225600.0), ("2026-01-01T01:00:00+01:00", 1767225600.0),
+    ("", None), (None, None), ("yesterday", None), (12, None),
+])
+def test_timestamp_of(text, expect):
+    assert timestamp_of(text) == expect

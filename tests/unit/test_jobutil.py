@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tinykube.clock import timestamp_of
 from tinykube.controllers import jobutil as ju
 
 
@@ -170,14 +171,14 @@ def test_finish_time_order():
     finished = {"metadata": {"creationTimestamp": t.format(1)}, "status": {"containerStatuses": [
         {"state": {"terminated": {"finishedAt": t.format(5)}}}, {"state": {"terminated": {"finishedAt": t.format(7)}}}],
         "conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": t.format(9)}]}}
-    assert ju.finish_time(finished) == ju._ts(t.format(7))
+    assert ju.finish_time(finished) == timestamp_of(t.format(7))
     finished["status"]["containerStatuses"][1]["state"] = {"running": {}}
-    assert ju.finish_time(finished) == ju._ts(t.format(9))
+    assert ju.finish_time(finished) == timestamp_of(t.format(9))
     finished["status"]["conditions"] = []
     finished["metadata"].update(deletionTimestamp=t.format(30), deletionGracePeriodSeconds=10)
-    assert ju.finish_time(finished) == ju._ts(t.format(20))
+    assert ju.finish_time(finished) == timestamp_of(t.format(20))
     del finished["metadata"]["deletionTimestamp"]
-    assert ju.finish_time(finished) == ju._ts(t.format(1))
+    assert ju.finish_time(finished) == timestamp_of(t.format(1))
 
 
 @pytest.mark.parametrize("completions, parallelism, succeeded, active, want", [
@@ -253,5 +254,5 @@ def test_finished_and_finish_time():
     job = {"status": {"conditions": [
         {"type": "SuccessCriteriaMet", "status": "True", "lastTransitionTime": "2026-01-01T00:00:01Z"},
         {"type": "Complete", "status": "True", "lastTransitionTime": "2026-01-01T00:00:02Z"}]}}
-    assert ju.is_finished(job) and ju.finished_at(job) == ju._ts("2026-01-01T00:00:02Z")
+    assert ju.is_finished(job) and ju.finished_at(job) == timestamp_of("2026-01-01T00:00:02Z")
     assert not ju.is_finished({"status": {"conditions": [{"type": "FailureTarget", "status": "True"}]}})

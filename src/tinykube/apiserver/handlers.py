@@ -150,7 +150,7 @@ class ResourceHandlers:
             return await self.scale(request, target)
         if sub == "binding":
             if method != "POST":
-                raise errors.method_not_allowed(f"the server does not allow this method on the requested resource")
+                raise errors.method_not_allowed("the server does not allow this method on the requested resource")
             return await self.bind(request, target)
         if sub == "eviction":
             if method != "POST":

@@ -25,11 +25,12 @@ import heapq
 import itertools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any, Generic, TypeVar
 
-from tinykube.clock import AnyClock
 from tinykube.client.ratelimit import RateLimiter, default_controller_rate_limiter
+from tinykube.clock import AnyClock
+from tinykube.machinery.errors import StatusError
 
 T = TypeVar("T", bound=Hashable)
 
@@ -254,3 +255,31 @@ async def run_workers(queue: WorkQueue[T], sync: Callable[[T], Awaitable[None]],
     async with asyncio.TaskGroup() as group:
         for index in range(workers):
             group.create_task(worker(), name=f"{queue.name or 'workqueue'} worker {index}")
+
+
+async def run_term(queue: WorkQueue[T], sync: Callable[[T], Awaitable[None]], workers: int,
+                   log: logging.Logger | logging.LoggerAdapter, *, informers: Iterable[Any],
+                   keys: Callable[[], Iterable[T]], companions: Iterable[Awaitable[Any]] = ()) -> None:
+    """One leadership term of a controller: once its caches are synced, queue every key it owns
+    (so nothing missed while another server led is left unsynced), run the workers and the
+    companion tasks (its event recorder, …) until cancelled, then shut the queue down."""
+    for informer in informers:
+        await informer.wait_synced()
+    for key in keys():
+        queue.add(key)
+    tasks = [asyncio.ensure_future(c) for c in companions]
+    try:
+        await run_workers(queue, sync, workers, log)
+    finally:
+        queue.shut_down()
+        for task in tasks:
+            task.cancel()
+
+
+def retry_stale(queue: WorkQueue[T], key: T, exc: StatusError) -> None:
+    """A sync's write failed: 404 (the object went meanwhile) ends the sync, 409 (it was decided on
+    a stale view) retries the key through the rate limiter; any other error is raised."""
+    if exc.code == 409:
+        queue.add_rate_limited(key)
+    elif exc.code != 404:
+        raise exc

@@ -12,7 +12,6 @@ or Failed condition is True, whoever sets it (the Job controller, or a test thro
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from tinykube.client.api import Client, Obj, object_key, resource
 from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_controller_uid, by_namespace
-from tinykube.client.workqueue import WorkQueue, run_workers
+from tinykube.client.workqueue import WorkQueue, run_term
 from tinykube.clock import format_time, parse_time
 from tinykube.controllers import cronschedule
 from tinykube.controllers.cronschedule import Schedule, ScheduleError
@@ -134,17 +133,9 @@ class CronJobController:
 
     async def run(self) -> None:
         """Sync while leading; each term starts from a fresh queue holding every CronJob."""
-        await self.cronjobs.wait_synced()
-        await self.jobs.wait_synced()
         self.queue = WorkQueue(self.clock, name="cronjob")
-        for cronjob in self.cronjobs.cache.list():
-            self.queue.add(object_key(cronjob))
-        recorder = asyncio.create_task(self.recorder.run())
-        try:
-            await run_workers(self.queue, self.sync, WORKERS, log)
-        finally:
-            self.queue.shut_down()
-            recorder.cancel()
+        await run_term(self.queue, self.sync, WORKERS, log, informers=(self.cronjobs, self.jobs),
+                       keys=lambda: map(object_key, self.cronjobs.cache.list()), companions=[self.recorder.run()])
 
     def _jobs_of(self, cronjob: Obj) -> list[Obj]:
         """The Jobs this CronJob controls (by controller uid; their labels do not matter)."""

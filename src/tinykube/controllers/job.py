@@ -20,6 +20,7 @@ from tinykube.client.api import PODS, STRATEGIC_PATCH, Client, Obj, object_key, 
 from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_controller_uid, by_namespace
 from tinykube.client.workqueue import WorkQueue, run_workers
+from tinykube.clock import timestamp_of
 from tinykube.controllers import jobutil as ju
 from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.podutil import is_ready, pods_to_delete, slow_start_batches
@@ -91,7 +92,7 @@ class JobController:
         if ju.is_finished(job):
             self._cleanup_finalizers(job)
         spec, old_spec = job.get("spec") or {}, old.get("spec") or {}
-        start = ju._ts((job.get("status") or {}).get("startTime"))
+        start = timestamp_of((job.get("status") or {}).get("startTime"))
         deadline = spec.get("activeDeadlineSeconds")
         if start is not None and deadline is not None and old_spec.get("activeDeadlineSeconds") != deadline:
             self.queue.add_after(key, max(0.0, start + int(deadline) - self.clock.time()))
@@ -369,7 +370,7 @@ class JobSync:
                 if message is not None:
                     self.finished = ju.new_condition(ju.FAILURE_TARGET, "True", ju.REASON_POLICY, message, self.now)
         if self.finished is None:
-            start = ju._ts(status.get("startTime"))
+            start = timestamp_of(status.get("startTime"))
             deadline = self.spec.get("activeDeadlineSeconds")
             restart_policy = ((self.spec.get("template") or {}).get("spec") or {}).get("restartPolicy", "")
             verdict = ju.failure_verdict(
@@ -610,7 +611,7 @@ class JobSync:
         return changed
 
     async def _track_and_remove_finalizers(self, needs_flush: bool) -> None:
-        ctl, status = self.ctl, self.status
+        status = self.status
         uncounted = status["uncountedTerminatedPods"]
         pods = self.pods
         if self.indexed:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from tinykube.clock import format_time, parse_time
+from tinykube.clock import format_time, timestamp_of
 
 Obj = dict[str, Any]
 
@@ -123,14 +123,6 @@ def add_index_env(pod_spec: Obj) -> None:
 # ----------------------------------------------------------------------------- pods
 
 
-def _ts(text: Any) -> float | None:
-    if not text or not isinstance(text, str):
-        return None
-    try:
-        return parse_time(text).timestamp()
-    except ValueError:
-        return None
-
 
 def phase(pod: Obj) -> str:
     return (pod.get("status") or {}).get("phase") or ""
@@ -168,7 +160,7 @@ def finish_time(pod: Obj) -> float:
     latest: float | None = None
     statuses = status.get("containerStatuses") or []
     for cs in statuses:
-        at = _ts(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt"))
+        at = timestamp_of(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt"))
         if at is None:
             latest = None
             break
@@ -177,13 +169,13 @@ def finish_time(pod: Obj) -> float:
         return latest
     for cond in status.get("conditions") or []:
         if cond.get("type") == "Ready" and cond.get("status") == "False":
-            at = _ts(cond.get("lastTransitionTime"))
+            at = timestamp_of(cond.get("lastTransitionTime"))
             if at is not None:
                 return at
-    deleted = _ts(pod["metadata"].get("deletionTimestamp"))
+    deleted = timestamp_of(pod["metadata"].get("deletionTimestamp"))
     if deleted is not None:
         return deleted - float(pod["metadata"].get("deletionGracePeriodSeconds") or 0)
-    return _ts(pod["metadata"].get("creationTimestamp")) or 0.0
+    return timestamp_of(pod["metadata"].get("creationTimestamp")) or 0.0
 
 
 def restart_sum(pods: Iterable[Obj]) -> int:
@@ -354,7 +346,7 @@ def finished_at(job: Obj) -> float | None:
     """When the Job got its Complete or Failed condition."""
     for cond in (job.get("status") or {}).get("conditions") or []:
         if cond.get("type") in (COMPLETE, FAILED) and cond.get("status") == "True":
-            return _ts(cond.get("lastTransitionTime"))
+            return timestamp_of(cond.get("lastTransitionTime"))
     return None
 
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from tinykube.clock import parse_time
+from tinykube.clock import timestamp_of
 
 Obj = dict[str, Any]
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
@@ -35,20 +35,12 @@ def is_ready(pod: Obj) -> bool:
     return cond is not None and cond.get("status") == "True"
 
 
-def _time(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return parse_time(text).timestamp()
-    except ValueError:
-        return None
-
 
 def ready_since(pod: Obj) -> float | None:
     cond = ready_condition(pod)
     if cond is None or cond.get("status") != "True":
         return None
-    return _time(cond.get("lastTransitionTime"))
+    return timestamp_of(cond.get("lastTransitionTime"))
 
 
 def is_available(pod: Obj, min_ready_seconds: int, now: float) -> bool:
@@ -134,7 +126,7 @@ def deletion_rank_key(pod: Obj, related_on_node: int, now: float) -> tuple:
     ready = 1 if is_ready(pod) else 0
     since = ready_since(pod)
     ready_age = _log_bucket(now - since) if since is not None else 0
-    created = _time(pod["metadata"].get("creationTimestamp")) or now
+    created = timestamp_of(pod["metadata"].get("creationTimestamp")) or now
     return (assigned, phase, ready, _deletion_cost(pod), -related_on_node,
             ready_age if ready else 0, -restarts(pod), _log_bucket(now - created), pod["metadata"].get("uid", ""))
 

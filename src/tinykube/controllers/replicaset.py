@@ -16,7 +16,7 @@ from typing import Any
 from tinykube.client.api import PODS, STRATEGIC_PATCH, Client, Obj, object_key, resource
 from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_controller_uid, by_namespace
-from tinykube.client.workqueue import WorkQueue, run_workers
+from tinykube.client.workqueue import WorkQueue, run_term
 from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.podevents import OwnedPodEvents, controller_ref
 from tinykube.controllers.podutil import PodFactsMemo, pods_to_delete, slow_start_batches
@@ -111,19 +111,10 @@ class ReplicaController(OwnedPodEvents):
 
     async def run(self) -> None:
         """Sync while leading; each term starts from a fresh queue holding every owner."""
-        await self.owners.wait_synced()
-        await self.pods.wait_synced()
         self.queue = WorkQueue(self.clock, name=self.res.plural)
         self.expectations = Expectations(self.clock)
-        for owner in self.owners.cache.list():
-            self.queue.add(object_key(owner))
-        tasks = [asyncio.create_task(self.recorder.run())]
-        try:
-            await run_workers(self.queue, self.sync, WORKERS, log)
-        finally:
-            self.queue.shut_down()
-            for task in tasks:
-                task.cancel()
+        await run_term(self.queue, self.sync, WORKERS, log, informers=(self.owners, self.pods),
+                       keys=lambda: map(object_key, self.owners.cache.list()), companions=[self.recorder.run()])
 
     async def sync(self, key: str) -> None:
         owner = self.owners.cache.get(key)

@@ -3,7 +3,6 @@ after it got its Complete or Failed condition (upstream's ttl-after-finished con
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 

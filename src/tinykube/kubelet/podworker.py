@@ -396,7 +396,7 @@ class PodWorker:
                   f"_{self.pod['metadata'].get('namespace', '')}({self.uid})\" failed - error: command " \
                   f"'{' '.join(argv)}' exited with {code}: {output.strip()}, message: \"{output.strip()}\""
         self._event(ctr, "Warning", "FailedPostStartHook", message)
-        self._spawn_side(self.stop_container(ctr, self._grace(), f"FailedPostStartHook", pre_stop=False))
+        self._spawn_side(self.stop_container(ctr, self._grace(), "FailedPostStartHook", pre_stop=False))
         return False
 
     def _grace(self, probe: Obj | None = None) -> float:

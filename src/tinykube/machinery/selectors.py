@@ -196,8 +196,8 @@ def parse_label_selector(text: str) -> LabelSelector:
                 i += 1
                 value = expect_identifier("integer")
                 if not re.fullmatch(r"-?\d+", value):
-                    raise SelectorError(f"unable to parse requirement: for 'Gt', 'Lt' operators, the value must be "
-                                        f"an integer")
+                    raise SelectorError("unable to parse requirement: for 'Gt', 'Lt' operators, the value must be "
+                                        "an integer")
                 reqs.append(Requirement(key, "gt" if op == ">" else "lt", (value,)))
             elif op.lower() in SET_OPS:
                 i += 1

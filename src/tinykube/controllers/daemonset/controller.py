@@ -20,7 +20,7 @@ from typing import Any
 from tinykube.client.api import NODES, PODS, STRATEGIC_PATCH, Client, Obj, object_key, resource
 from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_controller_uid, by_namespace
-from tinykube.client.workqueue import WorkQueue, run_workers
+from tinykube.client.workqueue import WorkQueue, retry_stale, run_term
 from tinykube.controllers.daemonset import util
 from tinykube.controllers.daemonset.history import CONTROLLER_REVISIONS, HashCollision, RevisionHistory
 from tinykube.controllers.daemonset.rolling import rolling_update
@@ -153,19 +153,12 @@ class DaemonSetController(OwnedPodEvents):
 
     async def run(self) -> None:
         """Sync while leading; each term starts from a fresh queue holding every DaemonSet."""
-        for informer in (self.daemonsets, self.pods, self.nodes, self.revisions):
-            await informer.wait_synced()
         self.queue = WorkQueue(self.clock, name="daemonsets")
         self.expectations = Expectations(self.clock)
-        for ds in self.daemonsets.cache.list():
-            self._enqueue(ds)
-        tasks = [asyncio.create_task(self.recorder.run()), asyncio.create_task(self._backoff_gc())]
-        try:
-            await run_workers(self.queue, self.sync, WORKERS, log)
-        finally:
-            self.queue.shut_down()
-            for task in tasks:
-                task.cancel()
+        await run_term(self.queue, self.sync, WORKERS, log,
+                       informers=(self.daemonsets, self.pods, self.nodes, self.revisions),
+                       keys=lambda: map(object_key, self.daemonsets.cache.list()),
+                       companions=[self.recorder.run(), self._backoff_gc()])
 
     async def _backoff_gc(self) -> None:
         while True:
@@ -188,12 +181,7 @@ class DaemonSetController(OwnedPodEvents):
         except HashCollision:
             self.queue.add_rate_limited(key)
         except StatusError as exc:
-            if exc.code == 404:
-                return
-            if exc.code == 409:
-                self.queue.add_rate_limited(key)  # acted on a stale view: look again
-                return
-            raise
+            retry_stale(self.queue, key, exc)  # gone meanwhile, or acted on a stale view
 
     async def _sync(self, key: str, ds: Obj, selector: LabelSelector) -> None:
         rules = self.placement(ds)

@@ -9,14 +9,13 @@ path ends by writing status (sync.py, progress.py).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from tinykube.client.api import PODS, STRATEGIC_PATCH, Client, Obj, object_key
 from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_controller_uid, by_namespace
-from tinykube.client.workqueue import WorkQueue, run_workers
+from tinykube.client.workqueue import WorkQueue, retry_stale, run_term
 from tinykube.controllers.deployment import progress, util
 from tinykube.controllers.deployment.recreate import rollout_recreate
 from tinykube.controllers.deployment.rolling import rollout_rolling
@@ -88,17 +87,9 @@ class DeploymentController:
     # ------------------------------------------------------------------ sync
 
     async def run(self) -> None:
-        for informer in (self.deployments, self.replicasets, self.pods):
-            await informer.wait_synced()
         self.queue = WorkQueue(self.clock, name="deployments")
-        for d in self.deployments.cache.list():
-            self.queue.add(object_key(d))
-        events = asyncio.create_task(self.recorder.run())
-        try:
-            await run_workers(self.queue, self.sync, WORKERS, log)
-        finally:
-            self.queue.shut_down()
-            events.cancel()
+        await run_term(self.queue, self.sync, WORKERS, log, informers=(self.deployments, self.replicasets, self.pods),
+                       keys=lambda: map(object_key, self.deployments.cache.list()), companions=[self.recorder.run()])
 
     async def sync(self, key: str) -> None:
         cached = self.deployments.cache.get(key)
@@ -117,12 +108,8 @@ class DeploymentController:
             self.queue.add_rate_limited(key)
             return
         except StatusError as exc:
-            if exc.code == 404:
-                return  # deleted meanwhile
-            if exc.code == 409:
-                self.queue.add_rate_limited(key)  # acted on a stale view: look again
-                return
-            raise
+            retry_stale(self.queue, key, exc)  # gone meanwhile, or acted on a stale view
+            return
         if after is not None:
             if after < 1:
                 self.queue.add_rate_limited(key)
@@ -140,7 +127,8 @@ class DeploymentController:
             d = await self.ops.update_status(d, status)
         spec = d.get("spec") or {}
         if spec.get("paused") or self._scaling_event(d, rs_list):
-            return await self._scale_only(d, rs_list, paused=bool(spec.get("paused")))
+            await self._scale_only(d, rs_list, paused=bool(spec.get("paused")))
+            return None
         if not util.is_rolling_update(d):
             return await rollout_recreate(self.ops, d, rs_list, self._pods_by_rs(rs_list))
         return await rollout_rolling(self.ops, d, rs_list)
@@ -151,7 +139,7 @@ class DeploymentController:
                        if util.templates_equal((rs.get("spec") or {}).get("template") or {}, template)), None)
         return util.is_scaling_event(d, new_rs, [rs for rs in rs_list if rs is not new_rs])
 
-    async def _scale_only(self, d: Obj, rs_list: list[Obj], paused: bool) -> float | None:
+    async def _scale_only(self, d: Obj, rs_list: list[Obj], paused: bool) -> None:
         """Upstream sync(): resize without rolling, history cleanup while paused, status."""
         d, new_rs, old = await self.ops.replica_sets_and_sync_revision(d, rs_list, create=False)
         await self.ops.scale(d, new_rs, old)
@@ -160,7 +148,6 @@ class DeploymentController:
         fresh = [self.replicasets.cache.get(object_key(rs)) or rs for rs in [*old, *([new_rs] if new_rs else [])]]
         fresh_new = fresh[-1] if new_rs else None
         await self.ops.sync_status(d, fresh, fresh_new)
-        return None
 
     def _pods_by_rs(self, rs_list: list[Obj]) -> dict[str, list[Obj]]:
         return {rs["metadata"]["uid"]: self.pods.cache.by_index("controller", rs["metadata"]["uid"])

@@ -10,7 +10,12 @@ template and makes it the newest revision, remembering the numbers it had before
 from __future__ import annotations
 
 from tinykube.controllers.deployment.util import (
-    CHANGE_CAUSE, NOT_COPIED, REVISION, REVISION_HISTORY, Obj, annotation_int, replica_annotations,
+    NOT_COPIED,
+    REVISION,
+    REVISION_HISTORY,
+    Obj,
+    annotation_int,
+    replica_annotations,
 )
 
 # Upstream's kube-controller-manager default for --deployment-controller-revision-history-chars.
@@ -64,6 +69,3 @@ def new_rs_annotations(d: Obj, rs_annotations: dict[str, str], revision: int, ex
         out.update(replica_annotations(d))
     return out
 
-
-def change_cause(d: Obj) -> str | None:
-    return ((d.get("metadata") or {}).get("annotations") or {}).get(CHANGE_CAUSE)

@@ -8,7 +8,6 @@ the target's /scale subresource, and record status, conditions and events in ups
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from fractions import Fraction
 from typing import Any
@@ -16,8 +15,8 @@ from typing import Any
 from tinykube.client.api import PODS, Client, Obj, object_key, resource
 from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_namespace
-from tinykube.client.workqueue import WorkQueue, run_workers
-from tinykube.clock import parse_time
+from tinykube.client.workqueue import WorkQueue, run_term
+from tinykube.clock import timestamp_of
 from tinykube.controllers.hpa import behavior as rules
 from tinykube.controllers.hpa.behavior import History
 from tinykube.controllers.hpa.replicas import MetricsError, PodSample, average_value_replicas, utilization_replicas
@@ -66,17 +65,9 @@ class HorizontalPodAutoscalerController:
         self.history.pop(object_key(hpa), None)
 
     async def run(self) -> None:
-        await self.hpas.wait_synced()
-        await self.pods.wait_synced()
         self.queue = WorkQueue(self.clock, name="horizontalpodautoscalers")
-        for hpa in self.hpas.cache.list():
-            self.queue.add(object_key(hpa))
-        events = asyncio.create_task(self.recorder.run())
-        try:
-            await run_workers(self.queue, self.sync, WORKERS, log)
-        finally:
-            self.queue.shut_down()
-            events.cancel()
+        await run_term(self.queue, self.sync, WORKERS, log, informers=(self.hpas, self.pods),
+                       keys=lambda: map(object_key, self.hpas.cache.list()), companions=[self.recorder.run()])
 
     async def sync(self, key: str) -> None:
         cached = self.hpas.cache.get(key)
@@ -336,18 +327,10 @@ def pod_sample(pod: Obj, resource_name: str, container: str) -> PodSample:
         request += amount.milli() if resource_name == "cpu" else int(amount.value * 1000)
     return PodSample(name=meta["name"], phase=status.get("phase", "Pending"), deleting=bool(meta.get("deletionTimestamp")),
                      ready=ready.get("status") if ready else None,
-                     ready_since=_seconds(ready.get("lastTransitionTime")) if ready else None,
-                     start=_seconds(status.get("startTime")), request_milli=request,
+                     ready_since=timestamp_of(ready.get("lastTransitionTime")) if ready else None,
+                     start=timestamp_of(status.get("startTime")), request_milli=request,
                      missing_request_container=missing_in)
 
-
-def _seconds(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return parse_time(text).timestamp()
-    except ValueError:
-        return None
 
 
 def milli_quantity(milli: int) -> str:

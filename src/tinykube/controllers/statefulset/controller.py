@@ -19,7 +19,7 @@ from typing import Any, Iterator, Mapping
 from tinykube.client.api import PODS, STRATEGIC_PATCH, Client, Obj, object_key, resource
 from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_controller_uid, by_namespace
-from tinykube.client.workqueue import WorkQueue, run_workers
+from tinykube.client.workqueue import WorkQueue, retry_stale, run_term
 from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.podutil import is_ready, slow_start_batches
 from tinykube.controllers.replicaset import controller_ref, orphans_by_namespace, owner_reference
@@ -142,18 +142,11 @@ class StatefulSetController:
     # ------------------------------------------------------------------ loop
 
     async def run(self) -> None:
-        for informer in (self.sets, self.pods, self.revisions, self.claims):
-            await informer.wait_synced()
         self.queue = WorkQueue(self.clock, name="statefulsets")
         self.expectations = Expectations(self.clock)
-        for sts in self.sets.cache.list():
-            self.queue.add(object_key(sts))
-        events = asyncio.create_task(self.recorder.run())
-        try:
-            await run_workers(self.queue, self.sync, WORKERS, log)
-        finally:
-            self.queue.shut_down()
-            events.cancel()
+        await run_term(self.queue, self.sync, WORKERS, log,
+                       informers=(self.sets, self.pods, self.revisions, self.claims),
+                       keys=lambda: map(object_key, self.sets.cache.list()), companions=[self.recorder.run()])
 
     async def sync(self, key: str) -> None:
         cached = self.sets.cache.get(key)
@@ -167,12 +160,7 @@ class StatefulSetController:
         try:
             await self._sync(key, sts, selector)
         except StatusError as exc:
-            if exc.code == 404:
-                return
-            if exc.code == 409:
-                self.queue.add_rate_limited(key)  # acted on a stale view: look again
-                return
-            raise
+            retry_stale(self.queue, key, exc)  # gone meanwhile, or acted on a stale view
 
     async def _sync(self, key: str, sts: Obj, selector: LabelSelector) -> None:
         uid, namespace = sts["metadata"]["uid"], sts["metadata"]["namespace"]
