@@ -36,6 +36,11 @@ class Clock:
         """Cluster seconds for measuring intervals (never goes back)."""
         return (time.monotonic() - self._mono_start) * self.scale
 
+    def real_time(self) -> float:
+        """Seconds since the epoch in wall time, never scaled: for measuring real processes
+        (a CPU rate is CPU seconds per real second, whatever the time scale)."""
+        return self._wall_start + (time.monotonic() - self._mono_start)
+
     async def sleep(self, seconds: float) -> None:
         """Sleep `seconds` of cluster time."""
         await asyncio.sleep(max(0.0, seconds) / self.scale)
@@ -59,6 +64,8 @@ class AnyClock(Protocol):
     def now(self) -> datetime: ...
 
     def monotonic(self) -> float: ...
+
+    def real_time(self) -> float: ...
 
     async def sleep(self, seconds: float) -> None: ...
 
@@ -97,6 +104,9 @@ class ManualClock(Clock):
 
     def monotonic(self) -> float:
         return self._elapsed
+
+    def real_time(self) -> float:
+        return self.time()
 
     async def sleep(self, seconds: float) -> None:
         """Park until `advance` passes the deadline; `sleep(0)` (or less) yields once."""

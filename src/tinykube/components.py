@@ -96,7 +96,7 @@ class Components:
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
         self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339, self._usage)
-        self._process_usage = ProcessUsage(lambda: clock.monotonic() / clock.scale)
+        self._process_usage = ProcessUsage(clock.real_time)
         self.autoscalers = HorizontalPodAutoscalerController(self.controller_client, clock, self.informers,
                                                              self.metrics)
         kubelet_client = LocalClient(registry, "kubelet")

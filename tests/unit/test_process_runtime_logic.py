@@ -10,6 +10,7 @@ import pytest
 
 from tinykube.kubelet import envvars, logfiles, podlogs
 from tinykube.kubelet.images import build_table, repository
+from tinykube.kubelet.process import LoopbackAddresses, loopback_address
 from tinykube.kubelet.podstatus import RestartBackoff
 from tinykube.kubelet.probes import ProbeCounter, ProbeSpec, resolve_port
 from tinykube.kubelet.procutil import exit_code_of
@@ -364,3 +365,19 @@ def test_parse_request():
     assert request == podlogs.LogRequest("c", True, False, logfiles.LogQuery(True, 3, 990.0, 100))
     since = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
     assert podlogs.parse_request({"sinceTime": "2026-01-01T00:00:00Z"}, 0).query.since == since
+
+
+@pytest.mark.parametrize("n, expect", [(1, "127.1.0.1"), (254, "127.1.0.254"), (255, "127.1.1.1"),
+                                       (256 * 254, "127.1.255.254"), (256 * 254 + 1, "127.1.0.1")])
+def test_loopback_address(n, expect):
+    assert loopback_address(n) == expect
+
+
+def test_loopback_addresses_are_unique_and_keep_a_reported_one():
+    addresses = LoopbackAddresses()
+    a, b = addresses.claim("ns/a"), addresses.claim("ns/b")
+    assert (a, b) == ("127.1.0.1", "127.1.0.2") and addresses.claim("ns/a") == a
+    assert addresses.claim("ns/c", reported="127.1.0.9") == "127.1.0.9"   # a restarted server keeps it
+    assert addresses.claim("ns/d", reported="127.1.0.9") == "127.1.0.3"   # unless another pod has it
+    addresses.release("ns/a")
+    assert addresses.claim("ns/e", reported="127.1.0.1") == "127.1.0.1"

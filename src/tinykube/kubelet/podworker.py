@@ -300,7 +300,7 @@ class PodWorker:
             html.mkdir(parents=True, exist_ok=True)
             (html / "index.html").write_text(DEFAULT_INDEX)
         return {"TINYKUBE_PYTHON": sys.executable, "TINYKUBE_PORT": str(ports[0] if ports else 80),
-                "TINYKUBE_HTML": str(html)}
+                "TINYKUBE_HTML": str(html), "TINYKUBE_POD_IP": self.address}
 
     def _waiting(self, ctr: Container, reason: str, message: str) -> None:
         changed = (ctr.kind, ctr.reason, ctr.message) != ("waiting", reason, message)

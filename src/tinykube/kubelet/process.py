@@ -2,9 +2,12 @@
 
 No images and no isolation yet: a container is a process (a session and process group of its
 own) started from its command, or from the image table's entrypoint (`images.py`), with the
-environment the kubelet would give it (`envvars.py`). Pods share the host's network, so a
-pod's IP is the node's address (127.0.0.1) and probes go there. Output goes to CRI log files
-under DATA_DIR/pods (`logfiles.py`), which `kubectl logs` reads.
+environment the kubelet would give it (`envvars.py`). Pods share the host's network, but each
+gets an address of its own on loopback (127.1.0.0/16: Linux answers on all of 127/8 without any
+setup), which is its pod IP, where probes go and where the built-in nginx listens — so several
+nginx replicas serve port 80 side by side. A program that listens on all addresses still takes
+the port for everyone. Output goes to CRI log files under DATA_DIR/pods (`logfiles.py`), which
+`kubectl logs` reads.
 
 No process outlives the agent: `shutdown` (the server stopping) kills every container's
 process group, and `start` kills what an agent that died without cleaning up left behind
@@ -41,6 +44,37 @@ PROCESS_RUNTIME = "tinykube-process://0.1.0"
 SHUTDOWN_GRACE = 2.0  # wall seconds the server's shutdown gives containers after SIGTERM
 
 
+class LoopbackAddresses:
+    """One loopback address per pod, from 127.1.0.1 on; a restarted server gives a pod back the
+    address its status already reports."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, str] = {}
+        self._next = 1
+
+    def claim(self, key: str, reported: str | None = None) -> str:
+        if key in self._by_key:
+            return self._by_key[key]
+        taken = set(self._by_key.values())
+        if reported and reported.startswith("127.1.") and reported not in taken:
+            address = reported
+        else:
+            while (address := loopback_address(self._next)) in taken:
+                self._next += 1
+            self._next += 1
+        self._by_key[key] = address
+        return address
+
+    def release(self, key: str) -> None:
+        self._by_key.pop(key, None)
+
+
+def loopback_address(n: int) -> str:
+    """The n-th pod address (n >= 1), wrapping within 127.1.0.0/16 and skipping .0 and .255."""
+    n = (n - 1) % (256 * 254)
+    return f"127.1.{n // 254}.{n % 254 + 1}"
+
+
 class ProcessRuntime:
     version = PROCESS_RUNTIME
     host_network = True
@@ -59,6 +93,7 @@ class ProcessRuntime:
         self.finished: dict[str, Path] = {}  # pods that ended (key -> their directory, kept for logs)
         self.live_logs: set[Path] = set()  # log files a running container still writes
         self._cleanups: set[asyncio.Task[None]] = set()
+        self.addresses = LoopbackAddresses()
 
     async def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -74,7 +109,8 @@ class ProcessRuntime:
         worker = self.workers.get(key)
         if worker is None:
             worker = self.workers[key] = PodWorker(
-                key=key, pod=pod, address=node.address, root=self.root, client=self.client, clock=self.clock,
+                key=key, pod=pod, address=self.addresses.claim(key, (pod.get("status") or {}).get("podIP")),
+                root=self.root, client=self.client, clock=self.clock,
                 images=self.images, recorder=self.recorder, notify=lambda: self.notify(key),
                 node_allocatable=self.allocatable(), live_logs=self.live_logs)
             stale = self.finished.pop(key, None)  # an earlier pod of the same name, since deleted
@@ -96,7 +132,7 @@ class ProcessRuntime:
         if worker.task is None:
             worker.start()
         inits, containers = worker.states()
-        return PodReport(init_containers=inits, containers=containers, pod_ip=node.address,
+        return PodReport(init_containers=inits, containers=containers, pod_ip=worker.address,
                          start_time=stamp(worker.started_time))
 
     async def terminate(self, key: str, pod: Obj, node: NodeView, now: float) -> float | None:
@@ -116,9 +152,11 @@ class ProcessRuntime:
         worker = self.workers.get(key)
         inits, containers = worker.states() if worker is not None else ([], [])
         return build_pod_status(pod, init_containers=inits, containers=containers, host_ip=node.address,
-                                pod_ip=node.address, start_time=None, now=now, terminal=True)
+                                pod_ip=worker.address if worker is not None else None, start_time=None, now=now,
+                                terminal=True)
 
     def forget(self, key: str, *, deleted: bool = False) -> None:
+        self.addresses.release(key)
         worker = self.workers.pop(key, None)
         if worker is None:
             directory = self.finished.pop(key, None) if deleted else None

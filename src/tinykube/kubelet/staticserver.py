@@ -1,6 +1,6 @@
 """The `nginx` image's entrypoint: a static file server (python -m tinykube.kubelet.staticserver).
 
-Serves `--root` on `--port` of every address, as nginx's default site serves
+Serves `--root` on `--port` of `--address` (the pod's IP), as nginx's default site serves
 /usr/share/nginx/html. When the port cannot be bound it exits 1 with nginx's own error line,
 so the container crash-loops with the reason in its log, as nginx would.
 """
@@ -25,13 +25,14 @@ class _Handler(SimpleHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--address", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--root", default="/usr/share/nginx/html")
     args = parser.parse_args(argv)
     try:
-        server = ThreadingHTTPServer(("0.0.0.0", args.port), functools.partial(_Handler, directory=args.root))
+        server = ThreadingHTTPServer((args.address, args.port), functools.partial(_Handler, directory=args.root))
     except OSError as exc:
-        print(f"nginx: [emerg] bind() to 0.0.0.0:{args.port} failed ({exc.errno}: {exc.strerror})",
+        print(f"nginx: [emerg] bind() to {args.address}:{args.port} failed ({exc.errno}: {exc.strerror})",
               file=sys.stderr, flush=True)
         return 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # nginx stops gracefully on SIGTERM... and on QUIT

@@ -54,7 +54,8 @@ def cpu_rate(previous: _Sample | None, cpu_seconds: float, now: float, started: 
 
 
 class ProcessUsage:
-    """Per-container samples keyed by the container's pid; `wall` gives seconds of wall time."""
+    """Per-container samples keyed by the container's pid; `wall` gives wall-clock seconds since
+    the epoch (the time base of a process's start time)."""
 
     def __init__(self, wall: Callable[[], float]) -> None:
         self._wall = wall
