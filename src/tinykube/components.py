@@ -129,6 +129,12 @@ class Components:
         measured = {name: u for name, pid in pids.items() if (u := self._process_usage.usage(pid)) is not None}
         return measured or None
 
+    def runtime_for(self, node_name: str) -> Runtime | None:
+        """The runtime of a node this server's agent runs (exec and port-forward go to it)."""
+        if node_name not in self.agent.managed:
+            return None
+        return self.agent.runtime_for(node_name)
+
     @property
     def process_runtime(self) -> Any:
         """The local node's process runtime, if it has one (the pods/log handler reads its logs)."""

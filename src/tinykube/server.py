@@ -18,6 +18,7 @@ from tinykube.clock import Clock
 from tinykube.components import ComponentOptions, Components, server_identity
 from tinykube.controllers.namespace import run_namespace_controller
 from tinykube.controllers.serviceaccounts import run_serviceaccounts_controller
+from tinykube.apiserver.streams import PodStreams
 from tinykube.kubelet.podlogs import PodLogs
 from tinykube.kubeconfig import load_or_create_token, write_kubeconfig
 from tinykube.machinery.errors import StatusError
@@ -109,6 +110,7 @@ async def serve(config: ServerConfig) -> int:
     api.metrics = components.metrics
     api.handlers.pod_logs = PodLogs(data_dir / "pods", clock, components.process_runtime,
                                     components.agent.local_node)
+    api.handlers.streams = PodStreams(registry, components.runtime_for)
     component_tasks = components.start()
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():

@@ -9,7 +9,8 @@ from typing import Any, Callable
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from tinykube.apiserver import discovery, negotiation
 from tinykube.apiserver.handlers import ResourceHandlers, parse_target
@@ -42,6 +43,7 @@ class APIServer:
         self.metrics: ClusterMetrics | None = None  # set once the components' caches exist
         self.app = Starlette(routes=[
             Route("/{path:path}", self.dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
+            WebSocketRoute("/{path:path}", self.dispatch_websocket),
         ])
 
     # ------------------------------------------------------------------ entry
@@ -59,7 +61,22 @@ class APIServer:
             log.exception("unhandled error on %s %s", request.method, path)
             return status_response(errors.internal(str(exc)))
 
-    def authenticate(self, request: Request) -> None:
+    async def dispatch_websocket(self, ws: WebSocket) -> None:
+        """WebSocket upgrades: only pods' exec and portforward (`streams.py`) speak it."""
+        from tinykube.apiserver.streams import STREAM_SUBRESOURCES, deny
+
+        parts = [p for p in ws.path_params.get("path", "").split("/") if p]
+        try:
+            self.authenticate(ws)
+            if len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "pods" \
+                    and parts[6] in STREAM_SUBRESOURCES and self.handlers.streams is not None:
+                await self.handlers.streams.websocket(ws, parts[3], parts[5], parts[6])
+                return
+            raise self.not_found()
+        except StatusError as exc:
+            await deny(ws, status_response(exc))
+
+    def authenticate(self, request: Request | WebSocket) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), self.token.encode()):

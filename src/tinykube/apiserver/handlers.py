@@ -112,6 +112,7 @@ class ResourceHandlers:
         self.registry = registry
         self.clock = clock
         self.pod_logs: Any = None  # kubelet.podlogs.PodLogs, set once the node agent exists
+        self.streams: Any = None  # apiserver.streams.PodStreams (exec, port-forward), likewise
 
     # ------------------------------------------------------------------ responses
 
@@ -144,6 +145,10 @@ class ResourceHandlers:
             if method != "GET":
                 raise errors.method_not_allowed("the server does not allow this method on the requested resource")
             return await self.pod_log(request, target)
+        if sub in ("exec", "portforward") and target.res.plural == "pods" and self.streams is not None:
+            if method not in ("GET", "POST"):
+                raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+            return await self.streams.http(request, target.namespace, target.name, sub)
         if sub in ("log", "exec", "portforward", "attach", "proxy"):
             raise errors.bad_request(f"{sub} is served by the node agent, which this server does not run yet")
         if sub == "scale":

@@ -33,7 +33,8 @@ from tinykube.kubelet import procutil
 from tinykube.kubelet.images import ImageTable, build_table
 from tinykube.kubelet.podstatus import build_pod_status
 from tinykube.kubelet.podworker import PodWorker
-from tinykube.kubelet.runtime import NodeView, PodReport
+from tinykube.kubelet.execproc import ExecProcess, start_in_container
+from tinykube.kubelet.runtime import ContainerNotFound, NodeView, PodReport
 from tinykube.kubelet.sim import stamp
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,16 @@ class ProcessRuntime:
             return {}
         return {ctr.name: ctr.process.pid for ctr in worker.apps
                 if ctr.process is not None and ctr.process.returncode is None and ctr.kind == "running"}
+
+    async def exec_stream(self, key: str, container: str, argv: list[str], *, tty: bool,
+                          stdin: bool) -> ExecProcess:
+        """Run `argv` in a running container, with its environment and working directory."""
+        worker = self.workers.get(key)
+        for ctr in (worker.inits + worker.apps) if worker is not None else []:
+            if ctr.name == container and ctr.kind == "running" and ctr.process is not None \
+                    and ctr.process.returncode is None:
+                return await start_in_container(ctr, ctr.process.pid, argv, tty=tty, stdin=stdin)
+        raise ContainerNotFound(container)
 
     async def sync(self, key: str, pod: Obj, node: NodeView, now: float) -> PodReport:
         worker = self._worker(key, pod, node)

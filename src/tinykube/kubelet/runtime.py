@@ -10,12 +10,23 @@ so both report the same shapes.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from tinykube.kubelet.podstatus import ContainerState
 
+if TYPE_CHECKING:
+    from tinykube.kubelet.execproc import ExecProcess
+
 Obj = dict[str, Any]
+
+
+class ContainerNotFound(Exception):
+    """exec/attach into a container that does not run now (the kubelet's words)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"container not found ({json.dumps(name)})")
 
 
 class NodeView(Protocol):
@@ -62,3 +73,8 @@ class Runtime(Protocol):
 
     async def shutdown(self) -> None:
         """The agent stops: stop everything that runs."""
+
+    async def exec_stream(self, key: str, container: str, argv: list[str], *, tty: bool,
+                          stdin: bool) -> "ExecProcess":
+        """Start `argv` inside a running container of the pod (ContainerNotFound if none runs;
+        execproc.ExecError if it cannot start)."""

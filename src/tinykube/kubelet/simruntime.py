@@ -13,7 +13,8 @@ from typing import Any, Callable
 from tinykube.client.events import EventRecorder
 from tinykube.kubelet.behaviour import behaviour_of
 from tinykube.kubelet.podstatus import ContainerState, killed_status
-from tinykube.kubelet.runtime import NodeView, PodReport
+from tinykube.kubelet.execproc import ExecError, ExecProcess, exec_failure
+from tinykube.kubelet.runtime import ContainerNotFound, NodeView, PodReport
 from tinykube.kubelet.sim import CREATING, RUNNING, SimPod, advance, container_states, stamp
 from tinykube.kubelet.stages import Stage, stage_delay
 
@@ -89,6 +90,18 @@ class SimRuntime:
         if now < record.terminate_at:
             return record.terminate_at - now
         return None
+
+    async def exec_stream(self, key: str, container: str, argv: list[str], *, tty: bool,
+                          stdin: bool) -> ExecProcess:
+        """Simulated containers run no process and have no files: a running one answers every
+        command as a container without that binary would."""
+        record = self.records.get(key)
+        running = record is not None and record.step == RUNNING and any(
+            c.name == container and c.kind == "running" for c in record.containers)
+        if record is None or not running:
+            raise ContainerNotFound(container)
+        missing = FileNotFoundError(2, "No such file or directory")
+        raise ExecError(exec_failure("tinykube://" + record.uid, argv, missing))
 
     def final_status(self, key: str, pod: Obj, node: NodeView, now: str) -> Obj:
         return killed_status(pod, now)

@@ -1,0 +1,190 @@
+"""A command run inside a running container for `kubectl exec`: its process, pty and streams.
+
+`enter_argv` is the one place that decides how a command enters a pod: today processes share
+the host, so it adds nothing; once pods have namespaces it prefixes `nsenter` aimed at the
+container's main process. `ExecProcess` runs the command with the container's environment and
+working directory, its output read as (stream, bytes) chunks: with a tty on a pty of its own
+(the command's controlling terminal, so shells and ^C work), else on pipes, stdin from a pipe
+only when the client sends stdin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import pty
+import signal
+import struct
+import termios
+from typing import Any
+
+from tinykube.kubelet import procutil
+
+STDOUT, STDERR = "stdout", "stderr"
+READ_CHUNK = 32 * 1024
+
+
+class ExecError(Exception):
+    """The command did not start; the message is what the CRI reports for it."""
+
+
+def enter_argv(target_pid: int | None) -> list[str]:
+    """The argv prefix that runs a command inside the pod of the container whose main process is
+    `target_pid` (empty while pods share the host's namespaces)."""
+    return []
+
+
+def exec_failure(container_id: str, argv: list[str], exc: OSError) -> str:
+    """The error containerd/runc give for a command that cannot start."""
+    exec_id = container_id.split("://", 1)[-1][:12] or "exec"
+    return (f'failed to exec in container: failed to start exec "{exec_id}": OCI runtime exec failed: exec failed: '
+            f"unable to start container process: {procutil.start_error(argv, exc)}: unknown")
+
+
+def _controlling_tty(slave_name: str) -> Any:
+    """A preexec function: a session of its own whose controlling terminal is the pty (opened by
+    name, so it works whatever the event loop has done to the child's fds by then)."""
+    def enter() -> None:
+        with contextlib.suppress(OSError):
+            os.setsid()
+        fd = os.open(slave_name, os.O_RDWR)
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+        if fd > 2:
+            os.close(fd)
+    return enter
+
+
+class ExecProcess:
+    """One exec'd command; `read()` returns output chunks until both streams end (None)."""
+
+    def __init__(self) -> None:
+        self.process: asyncio.subprocess.Process | None = None
+        self.master: int | None = None  # the pty's master end (tty sessions)
+        self._chunks: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
+        self._open_streams = 0
+        self._pumps: list[asyncio.Task[None]] = []
+
+    @classmethod
+    async def start(cls, argv: list[str], env: dict[str, str], cwd: str, *, tty: bool, stdin: bool,
+                    container_id: str = "") -> "ExecProcess":
+        self = cls()
+        try:
+            if tty:
+                await self._start_tty(argv, env, cwd)
+            else:
+                await self._start_pipes(argv, env, cwd, stdin)
+        except OSError as exc:
+            raise ExecError(exec_failure(container_id, argv, exc)) from None
+        return self
+
+    async def _start_pipes(self, argv: list[str], env: dict[str, str], cwd: str, stdin: bool) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=cwd,
+            start_new_session=True)
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self._open_streams = 2
+        self._pumps = [asyncio.create_task(self._pump(self.process.stdout, STDOUT)),
+                       asyncio.create_task(self._pump(self.process.stderr, STDERR))]
+
+    async def _start_tty(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
+        master, slave = pty.openpty()
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *argv, stdin=slave, stdout=slave, stderr=slave, env={"TERM": "xterm", **env}, cwd=cwd,
+                preexec_fn=_controlling_tty(os.ttyname(slave)))
+        except OSError:
+            os.close(master)
+            raise
+        finally:
+            os.close(slave)
+        self.master = master
+        os.set_blocking(master, False)
+        self._open_streams = 1
+        asyncio.get_running_loop().add_reader(master, self._read_master)
+
+    def _read_master(self) -> None:
+        assert self.master is not None
+        try:
+            data = os.read(self.master, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: every holder of the pty's slave end has closed it
+            data = b""
+        if data:
+            self._chunks.put_nowait((STDOUT, data))
+            return
+        asyncio.get_running_loop().remove_reader(self.master)
+        self._stream_ended()
+
+    async def _pump(self, reader: asyncio.StreamReader, stream: str) -> None:
+        while chunk := await reader.read(READ_CHUNK):
+            await self._chunks.put((stream, chunk))
+        self._stream_ended()
+
+    def _stream_ended(self) -> None:
+        self._open_streams -= 1
+        if self._open_streams == 0:
+            self._chunks.put_nowait(None)
+
+    async def read(self) -> tuple[str, bytes] | None:
+        return await self._chunks.get()
+
+    async def write(self, data: bytes) -> None:
+        if self.master is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.master, data)
+            return
+        pipe = self.process.stdin if self.process is not None else None
+        if pipe is None or pipe.is_closing():
+            return
+        with contextlib.suppress(ConnectionError):
+            pipe.write(data)
+            await pipe.drain()
+
+    def close_stdin(self) -> None:
+        """The client's stdin ended: EOF for a pipe, ^D for a terminal."""
+        if self.master is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.master, b"\x04")
+            return
+        if self.process is not None and self.process.stdin is not None:
+            self.process.stdin.close()
+
+    def resize(self, width: int, height: int) -> None:
+        if self.master is not None and width > 0 and height > 0:
+            with contextlib.suppress(OSError):
+                fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+    async def wait(self) -> int:
+        assert self.process is not None
+        return procutil.exit_code_of(await self.process.wait())
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            procutil.signal_group(self.process.pid, signal.SIGKILL)
+
+    async def close(self) -> None:
+        """Kill what still runs and release the pty."""
+        self.kill()
+        for task in self._pumps:
+            task.cancel()
+        if self.master is not None:
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(self.master)
+            with contextlib.suppress(OSError):
+                os.close(self.master)
+            self.master = None
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                await self.process.wait()
+
+
+async def start_in_container(container: Any, target_pid: int | None, argv: list[str], *, tty: bool,
+                             stdin: bool) -> ExecProcess:
+    """Run `argv` in a container (its env and cwd), entered through `enter_argv`."""
+    return await ExecProcess.start(enter_argv(target_pid) + argv, dict(container.env), container.cwd, tty=tty,
+                                   stdin=stdin, container_id=container.container_id)
