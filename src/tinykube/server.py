@@ -93,8 +93,10 @@ async def serve(config: ServerConfig) -> int:
     ready = asyncio.Event()
     api = APIServer(registry, clock, token, ready=ready.is_set)
     tls = ensure_tls(data_dir / "pki", clock.now(), config.bind_address)
+    # wsproto: kubectl's port-forward subprotocol ("SPDY/3.1+portforward.k8s.io") is not an RFC
+    # token, and the websockets library refuses the handshake over it
     uv_config = uvicorn.Config(api.app, host=config.bind_address, port=config.port, log_level="warning",
-                               access_log=False, lifespan="off", timeout_graceful_shutdown=2,
+                               ws="wsproto", access_log=False, lifespan="off", timeout_graceful_shutdown=2,
                                timeout_keep_alive=75, ssl_certfile=str(tls.serving_cert),
                                ssl_keyfile=str(tls.serving_key))
     server = _Server(uv_config)

@@ -24,6 +24,7 @@ from tinykube.client.api import object_key
 from tinykube.kubelet import channels
 from tinykube.kubelet.execproc import ExecError
 from tinykube.kubelet.podlogs import choose_container
+from tinykube.kubelet.portforward import serve_port_forward
 from tinykube.kubelet.runtime import ContainerNotFound, Runtime
 from tinykube.kubelet.streaming import serve_exec
 from tinykube.machinery import errors
@@ -102,7 +103,6 @@ class PodStreams:
     def __init__(self, registry: ObjectRegistry, runtime_for: Callable[[str], Runtime | None]) -> None:
         self.registry = registry
         self.runtime_for = runtime_for
-        self.forward: Callable[..., Any] | None = None  # set by the port-forward module
 
     async def _pod(self, namespace: str, name: str) -> Obj:
         from tinykube.registry.resources import RESOURCE_INDEX
@@ -147,7 +147,7 @@ class PodStreams:
     # ------------------------------------------------------------------ the WebSocket path
 
     async def websocket(self, ws: WebSocket, namespace: str, name: str, sub: str) -> None:
-        offered = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+        offered = list(ws.scope.get("subprotocols") or [])
         try:
             if sub == "exec":
                 pod, opts, runtime = await self.check_exec(namespace, name, ws.query_params)
@@ -157,7 +157,7 @@ class PodStreams:
                                              f"{', '.join(channels.EXEC_PROTOCOLS)}")
             else:
                 pod = await self.check_forward(namespace, name)
-                if PORTFORWARD_PROTOCOL not in offered or self.forward is None:
+                if PORTFORWARD_PROTOCOL not in offered:
                     raise errors.bad_request(f"port-forward needs the {PORTFORWARD_PROTOCOL} subprotocol")
                 protocol = PORTFORWARD_PROTOCOL
         except KubeletError as exc:
@@ -172,8 +172,7 @@ class PodStreams:
             if sub == "exec":
                 await self._exec(sock, pod, opts, runtime)
             else:
-                assert self.forward is not None
-                await self.forward(sock, pod)
+                await serve_port_forward(sock, pod)
         except Exception:  # the session is the client's; a bug must not take the server down
             log.exception("%s session for pod %s/%s failed", sub, namespace, name)
         finally:

@@ -76,7 +76,7 @@ def resolve_port(port: Any, container: Obj) -> int:
     raise ValueError(f"couldn't find port: {port} in {container.get('name', '')}")
 
 
-def _dial_error(exc: BaseException, address: str) -> str:
+def dial_error(exc: BaseException, address: str) -> str:
     """An OS error as Go's dialer words it: `dial tcp 127.0.0.1:80: connect: connection refused`."""
     if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == errno.ECONNREFUSED:
         return f"dial tcp {address}: connect: connection refused"
@@ -90,7 +90,7 @@ async def tcp_probe(host: str, port: int, timeout: float) -> tuple[bool, str]:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, asyncio.TimeoutError) as exc:
-        return False, _dial_error(exc, address)
+        return False, dial_error(exc, address)
     writer.close()
     return True, ""
 
@@ -115,7 +115,7 @@ async def http_probe(action: Obj, container: Obj, pod_ip: str, timeout: float) -
         cause = exc.__cause__ or exc.__context__ or exc
         while cause.__cause__ is not None or cause.__context__ is not None:
             cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
-        return False, f'Get "{url}": {_dial_error(cause, f"{host}:{port}")}'
+        return False, f'Get "{url}": {dial_error(cause, f"{host}:{port}")}'
     if 200 <= response.status_code < 400:
         return True, ""
     return False, f"HTTP probe failed with statuscode: {response.status_code}"
