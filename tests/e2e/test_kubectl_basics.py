@@ -275,3 +275,12 @@ def test_deleting_a_namespace_empties_it_and_it_disappears(cluster: Cluster) -> 
         assert c.get("/apis/apps/v1/namespaces/doomed/deployments").json()["items"] == []
     refused = cluster.kubectl("create", "configmap", "late", "-n", "doomed", check=False)
     assert 'namespaces "doomed" not found' in refused.stderr
+
+
+def test_exec_into_a_simulated_pod_finds_no_binaries(cluster: Cluster, ns: str) -> None:
+    """Simulated containers run no process: a command fails as a missing binary would."""
+    cluster.kubectl("run", "sim", "--image=nginx", "-n", ns)
+    wait_until(lambda: "Running" in cluster.kubectl("get", "pod", "sim", "-n", ns, "--no-headers").stdout, 30, 0.2)
+    out = cluster.kubectl("exec", "sim", "-n", ns, "--", "ls", "/", check=False)
+    assert out.returncode == 1
+    assert 'exec: "ls": executable file not found in $PATH' in out.stderr

@@ -27,7 +27,7 @@ from tinykube.kubelet.podstatus import (CONTAINER_CREATING, CONTAINER_STATUS_UNK
                                         ContainerState, RestartBackoff, TerminatedInfo, container_will_restart,
                                         crash_loop_event_message, exit_reason, is_sidecar)
 from tinykube.kubelet.probes import (LIVENESS, PROBE_FIELDS, READINESS, STARTUP, ProbeCounter, ProbeSpec,
-                                     http_probe, resolve_port, tcp_probe)
+                                     grpc_probe, http_probe, resolve_port, tcp_probe)
 from tinykube.kubelet.sim import image_id, stamp
 from tinykube.machinery.errors import StatusError
 
@@ -418,7 +418,9 @@ class PodWorker:
                 return await tcp_probe(action.get("host") or self.address, resolve_port(action.get("port"), ctr.spec),
                                        timeout)
             if probe.get("grpc"):
-                return await tcp_probe(self.address, int(probe["grpc"].get("port") or 0), timeout)
+                action = probe["grpc"]
+                return await grpc_probe(self.address, int(action.get("port") or 0), action.get("service") or "",
+                                        timeout)
         except ValueError as exc:
             return False, str(exc)
         return False, "missing probe handler"

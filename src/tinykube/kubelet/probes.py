@@ -1,4 +1,4 @@
-"""Container probes: the handlers (exec, httpGet, tcpSocket) and the kubelet's result counting.
+"""Container probes: the handlers (exec, httpGet, tcpSocket, grpc) and the kubelet's result counting.
 
 `ProbeCounter` is the probe worker's rule, pure: a result changes the container's verdict only
 after `successThreshold` successes or `failureThreshold` failures in a row. `ProbeSpec` reads the
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -119,3 +120,51 @@ async def http_probe(action: Obj, container: Obj, pod_ip: str, timeout: float) -
     if 200 <= response.status_code < 400:
         return True, ""
     return False, f"HTTP probe failed with statuscode: {response.status_code}"
+
+
+def go_duration(seconds: float) -> str:
+    """A timeout as Go prints a time.Duration of whole or fractional seconds: 1s, 1.5s."""
+    text = f"{seconds:.9f}".rstrip("0").rstrip(".")
+    return f"{text}s"
+
+
+def grpc_code_name(code: Any) -> str:
+    """A grpc.StatusCode as Go's codes.Code prints it: NOT_FOUND -> NotFound."""
+    return "".join(part.capitalize() for part in code.name.split("_")) if code.name != "OK" else "OK"
+
+
+def _grpc_check(address: str, service: str, timeout: float) -> tuple[bool, str]:
+    """grpc.health.v1.Health/Check as the kubelet calls it (blocking; run in a thread)."""
+    import time
+
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    started = time.monotonic()
+    with grpc.insecure_channel(address, options=[("grpc.primary_user_agent", USER_AGENT)]) as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            return False, (f"timeout: failed to connect service {json.dumps(address)} within {go_duration(timeout)}: "
+                           f"context deadline exceeded")
+        remaining = max(0.001, timeout - (time.monotonic() - started))
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service),
+                                                                 timeout=remaining)
+        except grpc.RpcError as exc:
+            code, details = exc.code(), exc.details()  # type: ignore[attr-defined]
+            if code == grpc.StatusCode.UNIMPLEMENTED:
+                return False, ("error: this server does not implement the grpc health protocol "
+                               f"(grpc.health.v1.Health): {details}")
+            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                return False, f"timeout: health rpc did not complete within {go_duration(timeout)}"
+            return False, f"error: health rpc probe failed: rpc error: code = {grpc_code_name(code)} desc = {details}"
+    if response.status != health_pb2.HealthCheckResponse.SERVING:
+        name = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+        return False, f"service unhealthy (responded with {json.dumps(name)})"
+    return True, ""
+
+
+async def grpc_probe(host: str, port: int, service: str, timeout: float) -> tuple[bool, str]:
+    return await asyncio.to_thread(_grpc_check, f"{host}:{port}", service, timeout)
+
