@@ -154,6 +154,24 @@ def test_exec_refusals_as_upstream(proc: Cluster, ns: str) -> None:
     assert "Internal error occurred: error executing command in container" in missing.stderr
 
 
+def test_attach_follows_the_containers_output_until_it_exits(proc: Cluster, ns: str) -> None:
+    apply(proc, ns, """
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: ticker}
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox
+        command: ["sh", "-c", "i=0; while [ $i -lt 25 ]; do i=$((i+1)); echo tick $i; echo err $i >&2; sleep 0.2; done"]
+    """)
+    wait_running(proc, ns, "ticker")
+    out = proc.kubectl("attach", "ticker", "-n", ns, timeout=30)
+    assert out.stdout.splitlines()[-1] == "tick 25"  # to the container's last line, then it ends
+    assert "err 25" in out.stderr and "tick" not in out.stderr
+
+
 def test_cp_into_and_out_of_a_pod(proc: Cluster, ns: str, tmp_path: Path) -> None:
     sleeper(proc, ns)
     inside = tmp_path / "inside"  # pods share the host's filesystem until they get mount namespaces

@@ -145,7 +145,7 @@ class ResourceHandlers:
             if method != "GET":
                 raise errors.method_not_allowed("the server does not allow this method on the requested resource")
             return await self.pod_log(request, target)
-        if sub in ("exec", "portforward") and target.res.plural == "pods" and self.streams is not None:
+        if sub in ("exec", "attach", "portforward") and target.res.plural == "pods" and self.streams is not None:
             if method not in ("GET", "POST"):
                 raise errors.method_not_allowed("the server does not allow this method on the requested resource")
             return await self.streams.http(request, target.namespace, target.name, sub)

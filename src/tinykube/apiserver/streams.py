@@ -1,4 +1,4 @@
-"""The pods/exec and pods/portforward subresources: WebSocket upgrades, checked as upstream.
+"""The pods/exec, attach and portforward subresources: WebSocket upgrades, checked as upstream.
 
 kubectl (1.31+) opens a WebSocket first: exec with the `v5.channel.k8s.io` channel protocol,
 port-forward with SPDY/3.1 tunnelled in binary messages (`SPDY/3.1+portforward.k8s.io`). A
@@ -26,7 +26,7 @@ from tinykube.kubelet.execproc import ExecError
 from tinykube.kubelet.podlogs import choose_container
 from tinykube.kubelet.portforward import serve_port_forward
 from tinykube.kubelet.runtime import ContainerNotFound, Runtime
-from tinykube.kubelet.streaming import serve_exec
+from tinykube.kubelet.streaming import Session, serve_exec
 from tinykube.machinery import errors
 from tinykube.machinery.errors import StatusError
 from tinykube.registry.objects import ObjectRegistry
@@ -34,7 +34,7 @@ from tinykube.registry.objects import ObjectRegistry
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-STREAM_SUBRESOURCES = ("exec", "portforward")
+STREAM_SUBRESOURCES = ("exec", "attach", "portforward")
 PORTFORWARD_PROTOCOL = "SPDY/3.1+portforward.k8s.io"
 NORMAL_CLOSURE = 1000
 
@@ -57,13 +57,13 @@ class ExecOptions:
     tty: bool
 
 
-def exec_options(params: Any) -> ExecOptions:
-    """PodExecOptions from the query, validated as the API server does."""
+def exec_options(params: Any, attach: bool = False) -> ExecOptions:
+    """PodExecOptions (PodAttachOptions: no command) from the query, validated as the API server does."""
     flag = lambda key: str(params.get(key, "")).lower() in ("true", "1")  # noqa: E731
     command = list(params.getlist("command")) if hasattr(params, "getlist") else list(params.get("command") or [])
     opts = ExecOptions(command, params.get("container", ""), flag("stdin"), flag("stdout"), flag("stderr"),
                        flag("tty"))
-    if not command:
+    if not command and not attach:
         raise errors.bad_request("you must specify at least 1 command")
     if not (opts.stdin or opts.stdout or opts.stderr):
         raise errors.bad_request("you must specify at least 1 of stdin, stdout, stderr")
@@ -98,7 +98,7 @@ class WebSocketMessages:
 
 
 class PodStreams:
-    """exec and port-forward for the API server, served by the node agent's runtimes."""
+    """exec, attach and port-forward for the API server, served by the node agent's runtimes."""
 
     def __init__(self, registry: ObjectRegistry, runtime_for: Callable[[str], Runtime | None]) -> None:
         self.registry = registry
@@ -111,10 +111,11 @@ class PodStreams:
         assert res is not None
         return await self.registry.get(res, namespace, name)
 
-    async def check_exec(self, namespace: str, name: str, params: Any) -> tuple[Obj, ExecOptions, Runtime]:
+    async def check_exec(self, namespace: str, name: str, params: Any,
+                         attach: bool = False) -> tuple[Obj, ExecOptions, Runtime]:
         """Everything that refuses the upgrade, in upstream's order."""
         pod = await self._pod(namespace, name)
-        opts = exec_options(params)
+        opts = exec_options(params, attach)
         container = choose_container(pod, opts.container)
         opts = ExecOptions(opts.command, container, opts.stdin, opts.stdout, opts.stderr, opts.tty)
         runtime = self.runtime_for(pod["spec"]["nodeName"])
@@ -135,8 +136,8 @@ class PodStreams:
     async def http(self, request: HTTPConnection, namespace: str, name: str, sub: str) -> Response:
         """A POST/GET without a WebSocket (kubectl's SPDY fallback): the checks' errors, else a refusal."""
         try:
-            if sub == "exec":
-                await self.check_exec(namespace, name, request.query_params)
+            if sub in ("exec", "attach"):
+                await self.check_exec(namespace, name, request.query_params, sub == "attach")
             else:
                 await self.check_forward(namespace, name)
         except KubeletError as exc:
@@ -149,8 +150,8 @@ class PodStreams:
     async def websocket(self, ws: WebSocket, namespace: str, name: str, sub: str) -> None:
         offered = list(ws.scope.get("subprotocols") or [])
         try:
-            if sub == "exec":
-                pod, opts, runtime = await self.check_exec(namespace, name, ws.query_params)
+            if sub in ("exec", "attach"):
+                pod, opts, runtime = await self.check_exec(namespace, name, ws.query_params, sub == "attach")
                 protocol = channels.choose_protocol(offered)
                 if protocol is None:
                     raise errors.bad_request(f"none of the offered subprotocols {offered} is supported: "
@@ -169,8 +170,8 @@ class PodStreams:
         await ws.accept(subprotocol=protocol)
         sock = WebSocketMessages(ws)
         try:
-            if sub == "exec":
-                await self._exec(sock, pod, opts, runtime)
+            if sub in ("exec", "attach"):
+                await self._exec(sock, pod, opts, runtime, sub == "attach")
             else:
                 await serve_port_forward(sock, pod)
         except Exception:  # the session is the client's; a bug must not take the server down
@@ -179,10 +180,14 @@ class PodStreams:
             with contextlib.suppress(Exception):
                 await ws.close(NORMAL_CLOSURE)
 
-    async def _exec(self, sock: WebSocketMessages, pod: Obj, opts: ExecOptions, runtime: Runtime) -> None:
+    async def _exec(self, sock: WebSocketMessages, pod: Obj, opts: ExecOptions, runtime: Runtime,
+                    attach: bool) -> None:
         try:
-            proc = await runtime.exec_stream(object_key(pod), opts.container, opts.command, tty=opts.tty,
-                                             stdin=opts.stdin)
+            if attach:
+                proc: Session = runtime.attach_stream(object_key(pod), opts.container)
+            else:
+                proc = await runtime.exec_stream(object_key(pod), opts.container, opts.command, tty=opts.tty,
+                                                 stdin=opts.stdin)
         except ContainerNotFound as exc:
             await sock.send(channels.status_message(channels.internal_error_status(str(exc))))
             return

@@ -70,7 +70,7 @@ class NodeAgent:
         self.pods_informer = informers.informer(PODS, {"node": by_node_name})
         self.queue = WorkQueue(clock, name="kubelet-pods")
         self.managed: dict[str, ManagedNode] = {}
-        self.sim = SimRuntime(stages, self.rng, self.recorder, self._allocate_ip, self._claim_ip)
+        self.sim = SimRuntime(stages, self.rng, self.recorder, self._allocate_ip, self._claim_ip, clock=clock)
         # the local node's runtime; built with the agent so it can ask for pod syncs
         self.local_runtime: Runtime = local_runtime(self) if local_runtime is not None else self.sim
         self.known: dict[str, Runtime] = {}  # pod key -> the runtime that runs it

@@ -33,6 +33,7 @@ from tinykube.kubelet import procutil
 from tinykube.kubelet.images import ImageTable, build_table
 from tinykube.kubelet.podstatus import build_pod_status
 from tinykube.kubelet.podworker import PodWorker
+from tinykube.kubelet.attach import Attachment
 from tinykube.kubelet.execproc import ExecProcess, start_in_container
 from tinykube.kubelet.runtime import ContainerNotFound, NodeView, PodReport
 from tinykube.kubelet.sim import stamp
@@ -135,6 +136,15 @@ class ProcessRuntime:
             if ctr.name == container and ctr.kind == "running" and ctr.process is not None \
                     and ctr.process.returncode is None:
                 return await start_in_container(ctr, ctr.process.pid, argv, tty=tty, stdin=stdin)
+        raise ContainerNotFound(container)
+
+    def attach_stream(self, key: str, container: str) -> Attachment:
+        """Follow the output of a running container's current run."""
+        worker = self.workers.get(key)
+        for ctr in (worker.inits + worker.apps) if worker is not None else []:
+            if ctr.name == container and ctr.kind == "running" and ctr.process is not None:
+                path = worker.dir / ctr.name / f"{ctr.restart_count}.log"  # type: ignore[union-attr]
+                return Attachment(self.clock, path, lambda: path in self.live_logs)
         raise ContainerNotFound(container)
 
     async def sync(self, key: str, pod: Obj, node: NodeView, now: float) -> PodReport:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from tinykube.kubelet.podstatus import ContainerState
 
 if TYPE_CHECKING:
+    from tinykube.kubelet.attach import Attachment
     from tinykube.kubelet.execproc import ExecProcess
 
 Obj = dict[str, Any]
@@ -78,3 +79,6 @@ class Runtime(Protocol):
                           stdin: bool) -> "ExecProcess":
         """Start `argv` inside a running container of the pod (ContainerNotFound if none runs;
         execproc.ExecError if it cannot start)."""
+
+    def attach_stream(self, key: str, container: str) -> "Attachment":
+        """Follow a running container's output from now on (ContainerNotFound if none runs)."""

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from tinykube.client.events import EventRecorder
 from tinykube.kubelet.behaviour import behaviour_of
 from tinykube.kubelet.podstatus import ContainerState, killed_status
+from tinykube.kubelet.attach import Attachment
 from tinykube.kubelet.execproc import ExecError, ExecProcess, exec_failure
 from tinykube.kubelet.runtime import ContainerNotFound, NodeView, PodReport
 from tinykube.kubelet.sim import CREATING, RUNNING, SimPod, advance, container_states, stamp
@@ -28,7 +29,9 @@ class SimRuntime:
     host_network = False
 
     def __init__(self, stages: tuple[Stage, ...], rng: random.Random, recorder: EventRecorder | None,
-                 allocate_ip: Callable[[Any, str], str], claim_ip: Callable[[Any, str, str], None]) -> None:
+                 allocate_ip: Callable[[Any, str], str], claim_ip: Callable[[Any, str, str], None],
+                 clock: Any = None) -> None:
+        self.clock = clock  # only attach sessions wait on it
         self.stages = stages
         self.rng = rng
         self.recorder = recorder
@@ -91,17 +94,25 @@ class SimRuntime:
             return record.terminate_at - now
         return None
 
+    def _running(self, key: str, container: str) -> bool:
+        record = self.records.get(key)
+        return record is not None and record.step == RUNNING and any(
+            c.name == container and c.kind == "running" for c in record.containers)
+
     async def exec_stream(self, key: str, container: str, argv: list[str], *, tty: bool,
                           stdin: bool) -> ExecProcess:
         """Simulated containers run no process and have no files: a running one answers every
         command as a container without that binary would."""
-        record = self.records.get(key)
-        running = record is not None and record.step == RUNNING and any(
-            c.name == container and c.kind == "running" for c in record.containers)
-        if record is None or not running:
+        if not self._running(key, container):
             raise ContainerNotFound(container)
         missing = FileNotFoundError(2, "No such file or directory")
-        raise ExecError(exec_failure("tinykube://" + record.uid, argv, missing))
+        raise ExecError(exec_failure("tinykube://" + self.records[key].uid, argv, missing))
+
+    def attach_stream(self, key: str, container: str) -> Attachment:
+        """A simulated container prints nothing: silent until it stops running."""
+        if not self._running(key, container):
+            raise ContainerNotFound(container)
+        return Attachment(self.clock, None, lambda: self._running(key, container))
 
     def final_status(self, key: str, pod: Obj, node: NodeView, now: str) -> Obj:
         return killed_status(pod, now)

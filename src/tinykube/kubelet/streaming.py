@@ -1,4 +1,4 @@
-"""The kubelet's side of `kubectl exec`: an exec'd command's streams over a message socket.
+"""The kubelet's side of `kubectl exec` and `attach`: a session's streams over a message socket.
 
 The API server accepts the WebSocket and hands it here with the process the runtime started
 (`Runtime.exec_stream`). Client messages feed stdin, resize the terminal and (v5) half-close
@@ -15,7 +15,6 @@ import logging
 from typing import Protocol
 
 from tinykube.kubelet import channels
-from tinykube.kubelet.execproc import ExecProcess
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,27 @@ class MessageSocket(Protocol):
     async def send(self, data: bytes) -> None: ...
 
 
-async def _feed_input(sock: MessageSocket, proc: ExecProcess) -> None:
+class Session(Protocol):
+    """What runs at the pod's end: an exec'd process (`execproc`) or an attachment (`attach`)."""
+
+    async def read(self) -> tuple[str, bytes] | None:
+        """The next ("stdout" | "stderr", bytes); None once the output has ended."""
+
+    async def write(self, data: bytes) -> None: ...
+
+    def close_stdin(self) -> None: ...
+
+    def resize(self, width: int, height: int) -> None: ...
+
+    async def wait(self) -> int:
+        """The exit code."""
+
+    def kill(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+async def _feed_input(sock: MessageSocket, proc: Session) -> None:
     while (message := await sock.receive()) is not None:
         channel, payload = channels.decode(message)
         if channel == channels.STDIN:
@@ -41,7 +60,7 @@ async def _feed_input(sock: MessageSocket, proc: ExecProcess) -> None:
     proc.kill()  # the client went away
 
 
-async def serve_exec(sock: MessageSocket, proc: ExecProcess, argv: list[str], *, stdout: bool = True,
+async def serve_exec(sock: MessageSocket, proc: Session, argv: list[str], *, stdout: bool = True,
                      stderr: bool = True) -> int | None:
     """Pump one exec session to its end; the command's exit code (None if the client left first)."""
     wanted = {"stdout": stdout, "stderr": stderr}

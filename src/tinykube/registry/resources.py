@@ -87,6 +87,7 @@ RESOURCES: tuple[Resource, ...] = (
                            Subresource("eviction", "Eviction", "policy", "v1", ("create",)),
                            Subresource("log", "Pod", verbs=("get",)),
                            Subresource("exec", "PodExecOptions", verbs=("create", "get")),
+                           Subresource("attach", "PodAttachOptions", verbs=("create", "get")),
                            Subresource("portforward", "PodPortForwardOptions", verbs=("create", "get")))),
     Resource("", "v1", "nodes", "Node", False, ("no",), subresources=(_status("Node"),)),
     Resource("", "v1", "services", "Service", True, ("svc",), ("all",),
