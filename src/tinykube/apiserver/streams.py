@@ -188,10 +188,7 @@ class PodStreams:
             else:
                 proc = await runtime.exec_stream(object_key(pod), opts.container, opts.command, tty=opts.tty,
                                                  stdin=opts.stdin)
-        except ContainerNotFound as exc:
-            await sock.send(channels.status_message(channels.internal_error_status(str(exc))))
-            return
-        except ExecError as exc:
+        except (ContainerNotFound, ExecError) as exc:  # it stopped since the check, or cannot start
             await sock.send(channels.status_message(channels.internal_error_status(str(exc))))
             return
         await serve_exec(sock, proc, opts.command, stdout=opts.stdout, stderr=opts.stderr and not opts.tty)
