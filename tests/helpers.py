@@ -106,9 +106,18 @@ class Cluster:
             self.process.wait()
             raise
 
+    def user_kubeconfig(self, name: str, user: dict) -> Path:
+        """A copy of the admin kubeconfig whose user is `user` (e.g. {"token": ...}), for acting as others."""
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        config["users"][0]["user"] = user
+        path = self.kubeconfig.with_name(f"kubeconfig-{name}")
+        path.write_text(yaml.safe_dump(config))
+        return path
+
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60,
-                env: dict[str, str] | None = None) -> KubectlResult:
-        cmd = [KUBECTL, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir), *args]
+                env: dict[str, str] | None = None, kubeconfig: Path | None = None) -> KubectlResult:
+        cmd = [KUBECTL, "--kubeconfig", str(kubeconfig or self.kubeconfig), "--cache-dir", str(self.cache_dir),
+               *args]
         proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, **(env or {})})
         result = KubectlResult(proc.returncode, proc.stdout, proc.stderr)

@@ -86,23 +86,28 @@ async def admit_pod(pod: Obj, namespace: str, lookup: Lookup) -> None:
         mount_token(pod, random_suffix())
 
 
-def pod_admission(registry: Any, clock: Any, retries: int = 10) -> Callable[[Any, str, Obj], Awaitable[None]]:
+LOOKUP_PATIENCE = 3.0  # wall seconds a missing ServiceAccount is waited for
+
+
+def pod_admission(registry: Any, clock: Any) -> Callable[[Any, str, Obj], Awaitable[None]]:
     """The registry's create-admission hook for pods. A namespace's `default` ServiceAccount is
-    made just after the namespace, so a missing one is looked up again for a moment first."""
+    made just after the namespace, so a missing one is looked up again for a moment first
+    (measured in wall time: the wait is for the controller, not for cluster time)."""
     from tinykube.registry.resources import RESOURCE_INDEX
 
     accounts = RESOURCE_INDEX.lookup("", "v1", "serviceaccounts")
 
     async def lookup(namespace: str, name: str) -> Obj | None:
-        for attempt in range(retries):
+        deadline = clock.real_time() + LOOKUP_PATIENCE
+        while True:
             try:
                 return await registry.get(accounts, namespace, name)
             except errors.StatusError as exc:
                 if exc.code != 404:
                     raise
-            if attempt + 1 < retries:
-                await clock.sleep(0.1)
-        return None
+            if clock.real_time() >= deadline:
+                return None
+            await clock.sleep(0.05 * clock.scale)
 
     async def admit(res: Any, namespace: str, obj: Obj) -> None:
         if res.group == "" and res.plural == "pods":
