@@ -61,6 +61,7 @@ class Cluster:
         import httpx
 
         headers = {"Authorization": f"Bearer {self.token}"} if authenticated else {}
+        headers.update(kwargs.pop("headers", {}))
         return httpx.Client(base_url=self.url, verify=ssl.create_default_context(cafile=self.ca_file), headers=headers,
                             timeout=kwargs.pop("timeout", 30), **kwargs)
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import uvicorn
 
 from tinykube.apiserver.app import APIServer
-from tinykube.auth.admission import pod_admission
+from tinykube.auth.admission import chain as admission_chain, pod_admission
+from tinykube.auth.escalation import escalation_admission
 from tinykube.auth.authorizer import InformerPolicy
 from tinykube.auth.bootstrap import ensure_bootstrap_policy
 from tinykube.auth.tokens import TokenSigner, load_or_create_key
@@ -116,12 +117,13 @@ async def serve(config: ServerConfig) -> int:
     token = load_or_create_token(data_dir)
     store = await SqliteStore.open(data_dir / "state.db")
     registry = ObjectRegistry(store, clock, kind_hooks(clock))
-    registry.hooks.admit_create = pod_admission(registry, clock)
     await bootstrap(registry)
     await ensure_bootstrap_policy(registry)
     ready = asyncio.Event()
     signer = TokenSigner(load_or_create_key(data_dir / "pki" / "sa.key"), clock.time)
     api = APIServer(registry, clock, token, signer, ready=ready.is_set)
+    registry.hooks.admit = admission_chain(pod_admission(registry, clock),
+                                           escalation_admission(api.authorizer, registry))
     tls = ensure_tls(data_dir / "pki", clock.now(), config.bind_address)
     from uvicorn.config import HTTP_PROTOCOLS
     from uvicorn.importer import import_from_string

@@ -269,3 +269,38 @@ def test_bind_address_is_served_with_a_matching_certificate(tmp_path: Path) -> N
     bad = subprocess.run([sys.executable, "-m", "tinykube.cli", "server", "--data-dir", str(tmp_path / "x"),
                           "--port", str(free_port()), "--bind-address", "nowhere"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--bind-address nowhere: not an IP address" in bad.stderr
+
+
+def test_no_escalation_through_roles_or_bindings(cluster: Cluster) -> None:
+    ns = create_namespace(cluster)
+    cluster.kubectl("create", "serviceaccount", "lead", "-n", ns)
+    cluster.kubectl("create", "rolebinding", "lead-admin", "--clusterrole=admin", f"--serviceaccount={ns}:lead",
+                    "-n", ns)
+    lead = as_token(cluster, token_for(cluster, ns, "lead"), "lead")
+    user = f"system:serviceaccount:{ns}:lead"
+    groups = f'["system:serviceaccounts" "system:serviceaccounts:{ns}" "system:authenticated"]'
+    # rules it holds: fine; a role over nodes it cannot touch: refused
+    cluster.kubectl("create", "role", "pods", "--verb=get,delete", "--resource=pods", "-n", ns, kubeconfig=lead)
+    result = cluster.kubectl("create", "role", "nodes", "--verb=get", "--resource=nodes", "-n", ns,
+                             kubeconfig=lead, check=False)
+    assert result.stderr.strip() == (
+        f'Error from server (Forbidden): roles.rbac.authorization.k8s.io "nodes" is forbidden: user "{user}" '
+        f'(groups={groups}) is attempting to grant RBAC permissions not currently held:\n'
+        '{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}')
+    # binding view (whose rules admin holds) works; binding cluster-admin does not
+    cluster.kubectl("create", "rolebinding", "v", "--clusterrole=view", f"--serviceaccount={ns}:default", "-n", ns,
+                    kubeconfig=lead)
+    result = cluster.kubectl("create", "rolebinding", "root", "--clusterrole=cluster-admin",
+                             f"--serviceaccount={ns}:default", "-n", ns, kubeconfig=lead, check=False)
+    assert result.stderr.strip() == (
+        f'error: failed to create rolebinding: rolebindings.rbac.authorization.k8s.io "root" is forbidden: user '
+        f'"{user}" (groups={groups}) is attempting to grant RBAC permissions not currently held:\n'
+        '{APIGroups:["*"], Resources:["*"], Verbs:["*"]}\n{NonResourceURLs:["*"], Verbs:["*"]}')
+    # widening its own role by a patch is an update like any other
+    result = cluster.kubectl("patch", "role", "pods", "-n", ns, "--type=json", "-p",
+                             '[{"op": "add", "path": "/rules/-", "value": {"apiGroups": [""], "resources": '
+                             '["nodes"], "verbs": ["list"]}}]', kubeconfig=lead, check=False)
+    assert result.returncode == 1 and 'Resources:["nodes"], Verbs:["list"]' in result.stderr
+    # the admin (system:masters) may grant anything
+    cluster.kubectl("create", "rolebinding", "root", "--clusterrole=cluster-admin", f"--serviceaccount={ns}:default",
+                    "-n", ns)

@@ -271,3 +271,20 @@ def test_tokens_round_trip_expire_and_bind_audiences() -> None:
     assert signer.decode(token[:-4] + "AAAA") is None  # tampered signature
     now[0] += 601
     assert signer.decode(token) is None  # expired on the cluster clock
+
+
+@pytest.mark.parametrize("requested,missing", [
+    ([{"verbs": ["get", "delete"], "apiGroups": [""], "resources": ["pods", "nodes"]}],
+     ['{APIGroups:[""], Resources:["nodes"], Verbs:["get" "delete"]}']),
+    ([{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}], []),
+    ([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}, {"verbs": ["*"], "nonResourceURLs": ["*"]}],
+     ['{APIGroups:["*"], Resources:["*"], Verbs:["*"]}', '{NonResourceURLs:["*"], Verbs:["*"]}']),
+    ([{"verbs": ["get"], "apiGroups": [""], "resources": ["secrets"], "resourceNames": ["a", "b"]}],
+     ['{APIGroups:[""], Resources:["secrets"], ResourceNames:["a"], Verbs:["get"]}',
+      '{APIGroups:[""], Resources:["secrets"], ResourceNames:["b"], Verbs:["get"]}']),
+])
+def test_missing_rules_as_upstream_prints_them(requested, missing) -> None:
+    from tinykube.auth.escalation import compact_string, missing_rules
+
+    owned = [{"verbs": ["get", "list", "delete"], "apiGroups": [""], "resources": ["pods"]}]
+    assert [compact_string(r) for r in missing_rules(owned, requested)] == missing

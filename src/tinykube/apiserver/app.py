@@ -17,6 +17,7 @@ from tinykube.apiserver.metrics import serve_metrics
 from tinykube.auth import impersonation
 from tinykube.auth.authenticator import Authenticator
 from tinykube.auth.authorizer import Authorizer
+from tinykube.auth.escalation import request_user
 from tinykube.auth.requestinfo import request_attributes
 from tinykube.auth.tokens import TokenSigner
 from tinykube.auth.user import UserInfo
@@ -63,6 +64,7 @@ class APIServer:
             user = await self.authenticate(request)
             await self.authorizer.check(user, request_attributes(request.method, path, request.query_params))
             request.state.user = user
+            request_user.set(user)  # for admission (escalation checks) of this request's writes
             return await self.route(request, path)
         except StatusError as exc:
             return status_response(exc)

@@ -109,8 +109,19 @@ def pod_admission(registry: Any, clock: Any) -> Callable[[Any, str, Obj], Awaita
                 return None
             await clock.sleep(0.05 * clock.scale)
 
-    async def admit(res: Any, namespace: str, obj: Obj) -> None:
-        if res.group == "" and res.plural == "pods":
+    async def admit(res: Any, namespace: str, obj: Obj, old: Obj | None) -> None:
+        if old is None and res.group == "" and res.plural == "pods":
             await admit_pod(obj, namespace, lookup)
 
+    return admit
+
+
+Admission = Callable[[Any, str, Obj, "Obj | None"], Awaitable[None]]
+
+
+def chain(*plugins: Admission) -> Admission:
+    """Run admission plugins in order, as upstream's admission chain."""
+    async def admit(res: Any, namespace: str, obj: Obj, old: Obj | None) -> None:
+        for plugin in plugins:
+            await plugin(res, namespace, obj, old)
     return admit

@@ -81,8 +81,9 @@ class Hooks:
     validate_status: Callable[[Resource, dict[str, Any], dict[str, Any]], list[Cause]] = lambda res, obj, old: []
     track_fields: Callable[[Resource, dict[str, Any] | None, dict[str, Any], str, str, str], None] = \
         lambda res, old, new, manager, operation, subresource: None
-    # mutating admission on create (the ServiceAccount plugin), after defaults, before validation
-    admit_create: Callable[[Resource, str, dict[str, Any]], Awaitable[None]] | None = None
+    # admission on create (old None) and update, after defaults: (res, namespace, new, old); it may
+    # mutate (the ServiceAccount plugin on pods) or refuse (RBAC escalation prevention)
+    admit: Callable[[Resource, str, dict[str, Any], dict[str, Any] | None], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -316,8 +317,8 @@ class ObjectRegistry:
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
         self.hooks.apply_defaults(res, obj)  # decoding defaults first, as upstream
-        if self.hooks.admit_create is not None:
-            await self.hooks.admit_create(res, namespace, obj)
+        if self.hooks.admit is not None:
+            await self.hooks.admit(res, namespace, obj, None)
             self.hooks.apply_defaults(res, obj)
         lifecycle.prepare_for_create(res, obj)
         causes = self._validate_meta(res, obj) + self.hooks.validate(res, obj, None)
@@ -390,6 +391,8 @@ class ObjectRegistry:
             unchanged = codec.encode(new) == codec.encode(current)
             if unchanged:
                 return current
+            if self.hooks.admit is not None and not subresource:
+                await self.hooks.admit(res, namespace, new, current)
             if opts.dry_run:
                 return new
             if self._should_delete_now(new):
