@@ -155,7 +155,17 @@ def running_cluster(tmp: Path, *args: str) -> Iterator[Cluster]:
 def create_namespace(c: Cluster) -> str:
     name = unique_namespace()
     c.kubectl("create", "namespace", name)
+    wait_namespace_ready(c, name)
     return name
+
+
+def wait_namespace_ready(c: Cluster, name: str, timeout: float = 30.0) -> None:
+    """Wait for what controllers add to a new namespace (its `default` ServiceAccount, which pods
+    need, and the kube-root-ca.crt ConfigMap), as upstream's e2e framework waits for the SA."""
+    with c.http() as http:
+        for path in (f"/api/v1/namespaces/{name}/serviceaccounts/default",
+                     f"/api/v1/namespaces/{name}/configmaps/kube-root-ca.crt"):
+            wait_until(lambda: http.get(path).status_code == 200, timeout)
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):

@@ -288,3 +288,20 @@ def test_missing_rules_as_upstream_prints_them(requested, missing) -> None:
 
     owned = [{"verbs": ["get", "list", "delete"], "apiGroups": [""], "resources": ["pods"]}]
     assert [compact_string(r) for r in missing_rules(owned, requested)] == missing
+
+
+def test_kube_api_access_tokens_are_extended_with_warnafter() -> None:
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tinykube.auth.tokens import TokenSigner
+
+    signer = TokenSigner(rsa.generate_private_key(public_exponent=65537, key_size=2048), lambda: 1000.0)
+    sa = {"metadata": {"name": "default", "namespace": "ns", "uid": "u"}}
+    pod = {"metadata": {"name": "p", "namespace": "ns", "uid": "pu"}}
+    token, reported = signer.issue(sa, [], 3607, pod)
+    claims = pyjwt.decode(token, options={"verify_signature": False})
+    assert reported == 1000 + 3607 and claims["kubernetes.io"]["warnafter"] == 1000 + 3607
+    assert claims["exp"] == 1000 + 365 * 24 * 3600
+    plain, _ = signer.issue(sa, [], 3607)  # not bound to a pod: not extended
+    assert pyjwt.decode(plain, options={"verify_signature": False})["exp"] == 1000 + 3607

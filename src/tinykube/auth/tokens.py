@@ -24,6 +24,11 @@ ISSUER = "https://kubernetes.default.svc.cluster.local"
 DEFAULT_EXPIRATION = 3600
 MIN_EXPIRATION = 600
 ALGORITHM = "RS256"
+# A pod-bound token asked for exactly this long is the kubelet's kube-api-access token: it is
+# issued valid for a year with a `warnafter` claim instead, as upstream's
+# --service-account-extend-token-expiration (on by default) does, so old clients keep working.
+WARN_ONLY_EXPIRATION = 3607
+EXTENDED_EXPIRATION = 365 * 24 * 3600
 
 Obj = dict[str, Any]
 
@@ -95,12 +100,16 @@ class TokenSigner:
 
     def issue(self, service_account: Obj, audiences: list[str] | tuple[str, ...], expiration_seconds: int,
               pod: Obj | None = None, node: Obj | None = None) -> tuple[str, int]:
-        """A signed token and its expiry (epoch seconds of the cluster clock)."""
+        """A signed token and its expiry (epoch seconds of the cluster clock; for an extended token
+        the requested one, which is what TokenRequest reports)."""
         meta = service_account["metadata"]
         issued = int(self.now())
         expires = issued + int(expiration_seconds)
         private: dict[str, Any] = {"namespace": meta["namespace"],
                                    "serviceaccount": {"name": meta["name"], "uid": meta.get("uid", "")}}
+        if pod is not None and expiration_seconds == WARN_ONLY_EXPIRATION:
+            private["warnafter"] = expires
+            expires = issued + EXTENDED_EXPIRATION
         if pod is not None:
             private["pod"] = {"name": pod["metadata"]["name"], "uid": pod["metadata"].get("uid", "")}
         if node is not None:
@@ -109,7 +118,7 @@ class TokenSigner:
                   "jti": str(uuid.uuid4()), "kubernetes.io": private, "nbf": issued,
                   "sub": service_account_username(meta["namespace"], meta["name"])}
         token = jwt.encode(claims, self.key, algorithm=ALGORITHM, headers={"kid": self.kid})
-        return token, expires
+        return token, private.get("warnafter", expires)
 
     def decode(self, token: str, audiences: tuple[str, ...] | None = None) -> TokenClaims | None:
         """Verified claims, or None for anything that is not a valid, current token of ours for
