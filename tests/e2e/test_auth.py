@@ -304,3 +304,41 @@ def test_no_escalation_through_roles_or_bindings(cluster: Cluster) -> None:
     # the admin (system:masters) may grant anything
     cluster.kubectl("create", "rolebinding", "root", "--clusterrole=cluster-admin", f"--serviceaccount={ns}:default",
                     "-n", ns)
+
+
+def test_subject_access_reviews(cluster: Cluster) -> None:
+    ns = create_namespace(cluster)
+    cluster.kubectl("create", "serviceaccount", "sar", "-n", ns)
+    cluster.kubectl("create", "rolebinding", "sar", "--clusterrole=view", f"--serviceaccount={ns}:sar", "-n", ns)
+    user = f"system:serviceaccount:{ns}:sar"
+    groups = ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"]
+
+    def review(path: str, spec: dict, kind: str) -> dict:
+        with cluster.http() as http:
+            r = http.post(path, json={"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": spec})
+            assert r.status_code == 201, r.text
+            return r.json()["status"]
+
+    sar = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+    pods = {"namespace": ns, "verb": "list", "resource": "pods"}
+    assert review(sar, {"user": user, "groups": groups, "resourceAttributes": pods}, "SubjectAccessReview") == {
+        "allowed": True,
+        "reason": f'RBAC: allowed by RoleBinding "sar/{ns}" of ClusterRole "view" to ServiceAccount "sar/{ns}"'}
+    assert review(sar, {"user": user, "groups": groups, "resourceAttributes": {**pods, "verb": "delete"}},
+                  "SubjectAccessReview") == {"allowed": False}
+    local = f"/apis/authorization.k8s.io/v1/namespaces/{ns}/localsubjectaccessreviews"
+    assert review(local, {"user": user, "resourceAttributes": pods}, "LocalSubjectAccessReview")["allowed"] is True
+    with cluster.http() as http:  # a local review must stay in its namespace
+        r = http.post(local, json={"spec": {"user": user, "resourceAttributes": {**pods, "namespace": "other"}}})
+        assert r.status_code == 422 and r.json()["reason"] == "Invalid"
+    url = {"nonResourceAttributes": {"path": "/apis/apps", "verb": "get"}}
+    assert review(sar, {"user": user, "groups": groups, **url}, "SubjectAccessReview")["allowed"] is True
+    assert review(sar, {"user": "nobody", **url}, "SubjectAccessReview") == {"allowed": False}
+    # --as-group: the admin may impersonate groups too
+    result = cluster.kubectl("auth", "can-i", "list", "pods", "-n", ns, "--as=jane",
+                             f"--as-group=system:serviceaccounts:{ns}", check=False)
+    assert result.stdout.strip() == "no"
+    cluster.kubectl("create", "rolebinding", "grp", "--clusterrole=view", f"--group=system:serviceaccounts:{ns}",
+                    "-n", ns)
+    wait_until(lambda: cluster.kubectl("auth", "can-i", "list", "pods", "-n", ns, "--as=jane",
+                                       f"--as-group=system:serviceaccounts:{ns}", check=False).stdout.strip() == "yes")

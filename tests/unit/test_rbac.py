@@ -145,13 +145,13 @@ POLICY = Policy([READER], [NODES, {"metadata": {"name": "view"}, "rules": [
 
 
 @pytest.mark.parametrize("attrs,allowed,reason", [
-    (res("list", "pods"), True, 'RBAC: allowed by RoleBinding "rb/ns" of Role "reader" to ServiceAccount "ns/builder"'),
+    (res("list", "pods"), True, 'RBAC: allowed by RoleBinding "rb/ns" of Role "reader" to ServiceAccount "builder/ns"'),
     (res("list", "pods", ns="other"), False, ""),  # a RoleBinding grants only in its namespace
     (res("get", "deployments", "apps"), True,
-     'RBAC: allowed by RoleBinding "rb-view/ns" of ClusterRole "view" to ServiceAccount "ns/builder"'),
+     'RBAC: allowed by RoleBinding "rb-view/ns" of ClusterRole "view" to ServiceAccount "builder/ns"'),
     (res("get", "deployments", "apps", ns="other"), False, ""),
     (res("list", "nodes", ns=""), True,
-     'RBAC: allowed by ClusterRoleBinding "crb" of ClusterRole "nodes" to ServiceAccount "ns/builder"'),
+     'RBAC: allowed by ClusterRoleBinding "crb" of ClusterRole "nodes" to ServiceAccount "builder/ns"'),
     (res("delete", "pods"), False, ""),
 ])
 def test_authorize(attrs, allowed, reason) -> None:

@@ -102,7 +102,7 @@ def _role_rules(source: PolicySource, ref: Mapping[str, Any], namespace: str) ->
 def describe_subject(subject: Mapping[str, Any], binding_namespace: str) -> str:
     kind, name = subject.get("kind"), subject.get("name", "")
     if kind == "ServiceAccount":
-        return f'ServiceAccount "{subject.get("namespace") or binding_namespace}/{name}"'
+        return f'ServiceAccount "{name}/{subject.get("namespace") or binding_namespace}"'
     return f'{kind} "{name}"'
 
 
