@@ -342,3 +342,30 @@ def test_subject_access_reviews(cluster: Cluster) -> None:
                     "-n", ns)
     wait_until(lambda: cluster.kubectl("auth", "can-i", "list", "pods", "-n", ns, "--as=jane",
                                        f"--as-group=system:serviceaccounts:{ns}", check=False).stdout.strip() == "yes")
+
+
+def test_restart_keeps_keys_and_reconciles_default_roles(tmp_path: Path) -> None:
+    c = new_cluster(tmp_path)
+    c.start()
+    try:
+        ns = create_namespace(c)
+        token = token_for(c, ns, "default")
+        cert = yaml.safe_load(c.kubeconfig.read_text())["users"][0]["user"]["client-certificate-data"]
+        c.kubectl("patch", "clusterrole", "system:basic-user", "--type=json", "-p",
+                  '[{"op": "replace", "path": "/rules", "value": []}]')
+        c.kubectl("annotate", "clusterrole", "system:public-info-viewer",
+                  "rbac.authorization.kubernetes.io/autoupdate=false", "--overwrite")
+        c.kubectl("patch", "clusterrole", "system:public-info-viewer", "--type=json", "-p",
+                  '[{"op": "replace", "path": "/rules", "value": []}]')
+        c.stop()
+        c.start()
+        assert yaml.safe_load(c.kubeconfig.read_text())["users"][0]["user"]["client-certificate-data"] == cert
+        kubeconfig = as_token(c, token, "after-restart")  # the signing key survived
+        assert f"system:serviceaccount:{ns}:default" in c.kubectl("auth", "whoami", kubeconfig=kubeconfig).stdout
+        rules = json.loads(c.kubectl("get", "clusterrole", "system:basic-user", "-o", "json").stdout)["rules"]
+        assert {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"],
+                "verbs": ["create"]} in rules
+        kept = json.loads(c.kubectl("get", "clusterrole", "system:public-info-viewer", "-o", "json").stdout)
+        assert kept.get("rules") in (None, [])  # autoupdate off: left as the user made it
+    finally:
+        c.stop()

@@ -305,3 +305,22 @@ def test_kube_api_access_tokens_are_extended_with_warnafter() -> None:
     assert claims["exp"] == 1000 + 365 * 24 * 3600
     plain, _ = signer.issue(sa, [], 3607)  # not bound to a pod: not extended
     assert pyjwt.decode(plain, options={"verify_signature": False})["exp"] == 1000 + 3607
+
+
+def test_bootstrap_reconciliation_adds_back_only_what_is_missing() -> None:
+    from tinykube.auth.bootstrap import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, reconciled
+
+    discovery = next(r for r in CLUSTER_ROLES if r["metadata"]["name"] == "system:discovery")
+    extra = {"verbs": ["get"], "nonResourceURLs": ["/metrics"]}
+    trimmed = {**discovery, "rules": [extra]}
+    fixed = reconciled(trimmed, discovery)
+    assert fixed is not None and fixed["rules"] == [extra, *discovery["rules"]]
+    assert reconciled(fixed, discovery) is None
+    frozen = {**trimmed, "metadata": {**trimmed["metadata"], "annotations": {
+        "rbac.authorization.kubernetes.io/autoupdate": "false"}}}
+    assert reconciled(frozen, discovery) is None
+    view = next(r for r in CLUSTER_ROLES if r["metadata"]["name"] == "view")
+    assert reconciled({**view, "rules": [extra]}, view) is None  # aggregated rules are the controller's
+    binding = CLUSTER_ROLE_BINDINGS[0]
+    fixed = reconciled({**binding, "subjects": []}, binding)
+    assert fixed is not None and fixed["subjects"] == binding["subjects"]

@@ -121,17 +121,42 @@ CLUSTER_ROLE_BINDINGS: list[Obj] = [
 ]
 
 
+def reconciled(current: Obj, wanted: Obj) -> Obj | None:
+    """What a kept default object becomes at start, as upstream's additive reconciliation: while
+    it is annotated autoupdate "true", missing labels, rules and subjects are added back (extra
+    ones stay); None when nothing is missing or the user turned autoupdate off."""
+    meta = current.get("metadata") or {}
+    if (meta.get("annotations") or {}).get("rbac.authorization.kubernetes.io/autoupdate") != "true":
+        return None
+    out = {**current, "metadata": {**meta, "labels": {**(meta.get("labels") or {})}}}
+    out["metadata"]["labels"].update(wanted["metadata"]["labels"])
+    for field in ("subjects",) if wanted["kind"] == "ClusterRoleBinding" else ("rules",):
+        if field == "rules" and wanted.get("aggregationRule"):
+            out.setdefault("aggregationRule", wanted["aggregationRule"])
+            continue  # the aggregation controller owns these rules
+        items = list(current.get(field) or [])
+        items += [item for item in wanted.get(field) or [] if item not in items]
+        out[field] = items
+    return None if out == current else out
+
+
 async def ensure_bootstrap_policy(registry: Any) -> None:
-    """Create the default roles and bindings that are missing (kept ones are left as they are)."""
+    """Create the default roles and bindings that are missing, reconcile the kept ones."""
     from tinykube.registry.objects import WriteOptions
     from tinykube.registry.resources import RESOURCE_INDEX
 
     roles = RESOURCE_INDEX.lookup(GROUP, "v1", "clusterroles")
     bindings = RESOURCE_INDEX.lookup(GROUP, "v1", "clusterrolebindings")
+    opts = WriteOptions(field_manager="kube-apiserver")
     for res, objects in ((roles, CLUSTER_ROLES), (bindings, CLUSTER_ROLE_BINDINGS)):
         for obj in objects:
             try:
-                await registry.create(res, "", obj, WriteOptions(field_manager="kube-apiserver"))
+                await registry.create(res, "", obj, opts)
+                continue
             except StatusError as exc:
                 if exc.code != 409:
                     raise
+            current = await registry.get(res, "", obj["metadata"]["name"])
+            update = reconciled(current, obj)
+            if update is not None:
+                await registry.update(res, "", obj["metadata"]["name"], update, opts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinykube.auth.authorizer import Authorizer
+from tinykube.auth.authorizer import Authorizer, forbidden
 from tinykube.auth.requestinfo import Attributes
 from tinykube.auth.user import AUTHENTICATED, UserInfo, service_account_groups, split_service_account
 from tinykube.machinery import errors
@@ -53,12 +53,8 @@ async def impersonate(authorizer: Authorizer, user: UserInfo, headers: Any) -> U
     for attrs in checks:
         allowed, _ = await authorizer.decide(user, attrs)
         if not allowed:
-            raise _impersonation_forbidden(user, attrs)
+            raise forbidden(user, attrs)
     if name != "system:anonymous" and AUTHENTICATED not in groups:
         groups.append(AUTHENTICATED)
     return UserInfo(name, uid, tuple(groups), {k: tuple(v) for k, v in extra.items()})
 
-
-def _impersonation_forbidden(user: UserInfo, attrs: Attributes) -> errors.StatusError:
-    from tinykube.auth.authorizer import forbidden
-    return forbidden(user, attrs)
