@@ -98,8 +98,9 @@ def _make_serving(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate,
     return key, cert
 
 
-def _make_client(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, now: dt.datetime,
-                 common_name: str, *groups: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def issue_client_certificate(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, now: dt.datetime,
+                             common_name: str, *groups: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A client certificate the API server accepts as user `common_name` in `groups`."""
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (x509.CertificateBuilder().subject_name(_name(common_name, *groups)).issuer_name(ca_cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -131,7 +132,7 @@ def ensure_tls(pki_dir: Path, now: dt.datetime, bind_address: str = "127.0.0.1")
     _write(files.serving_key, _key_pem(key), private=True)
     _write(files.serving_cert, cert.public_bytes(serialization.Encoding.PEM))
     if not _valid_client(files.admin_cert, ca_cert, now):
-        key, cert = _make_client(ca_key, ca_cert, now, *ADMIN_SUBJECT)
+        key, cert = issue_client_certificate(ca_key, ca_cert, now, *ADMIN_SUBJECT)
         _write(files.admin_key, _key_pem(key), private=True)
         _write(files.admin_cert, cert.public_bytes(serialization.Encoding.PEM))
     return files

@@ -369,3 +369,29 @@ def test_restart_keeps_keys_and_reconciles_default_roles(tmp_path: Path) -> None
         assert kept.get("rules") in (None, [])  # autoupdate off: left as the user made it
     finally:
         c.stop()
+
+
+def test_any_client_certificate_of_the_ca_names_its_user_and_groups(cluster: Cluster) -> None:
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import serialization
+
+    from tinykube.certs import issue_client_certificate
+
+    pki = cluster.data_dir / "pki"
+    ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), password=None)
+    from cryptography import x509
+    ca_cert = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes())
+    key, cert = issue_client_certificate(ca_key, ca_cert, dt.datetime.now(dt.timezone.utc), "jane", "devs", "qa")
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    jane = cluster.user_kubeconfig("jane", {"client-certificate-data": base64.b64encode(pem).decode(),
+                                            "client-key-data": base64.b64encode(key_pem).decode()})
+    info = json.loads(cluster.kubectl("auth", "whoami", "-o", "json", kubeconfig=jane).stdout)["status"]["userInfo"]
+    assert info == {"username": "jane", "groups": ["devs", "qa", "system:authenticated"]}
+    ns = create_namespace(cluster)
+    result = cluster.kubectl("get", "configmaps", "-n", ns, kubeconfig=jane, check=False)
+    assert result.stderr.strip() == forbidden("list", "configmaps", "jane", ns)
+    cluster.kubectl("create", "rolebinding", "devs", "--clusterrole=view", "--group=devs", "-n", ns)
+    wait_until(lambda: cluster.kubectl("get", "configmaps", "-n", ns, kubeconfig=jane, check=False).returncode == 0)
