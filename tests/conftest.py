@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import Cluster, new_cluster, unique_namespace  # noqa: E402
+from helpers import Cluster, new_cluster, unique_namespace, wait_namespace_ready  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -34,4 +34,5 @@ def ns(cluster: Cluster):
     with cluster.http() as c:
         r = c.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         assert r.status_code == 201, r.text
+    wait_namespace_ready(cluster, name)
     yield name

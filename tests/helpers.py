@@ -61,6 +61,7 @@ class Cluster:
         import httpx
 
         headers = {"Authorization": f"Bearer {self.token}"} if authenticated else {}
+        headers.update(kwargs.pop("headers", {}))
         return httpx.Client(base_url=self.url, verify=ssl.create_default_context(cafile=self.ca_file), headers=headers,
                             timeout=kwargs.pop("timeout", 30), **kwargs)
 
@@ -106,9 +107,18 @@ class Cluster:
             self.process.wait()
             raise
 
+    def user_kubeconfig(self, name: str, user: dict) -> Path:
+        """A copy of the admin kubeconfig whose user is `user` (e.g. {"token": ...}), for acting as others."""
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        config["users"][0]["user"] = user
+        path = self.kubeconfig.with_name(f"kubeconfig-{name}")
+        path.write_text(yaml.safe_dump(config))
+        return path
+
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60,
-                env: dict[str, str] | None = None) -> KubectlResult:
-        cmd = [KUBECTL, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir), *args]
+                env: dict[str, str] | None = None, kubeconfig: Path | None = None) -> KubectlResult:
+        cmd = [KUBECTL, "--kubeconfig", str(kubeconfig or self.kubeconfig), "--cache-dir", str(self.cache_dir),
+               *args]
         proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, **(env or {})})
         result = KubectlResult(proc.returncode, proc.stdout, proc.stderr)
@@ -145,7 +155,17 @@ def running_cluster(tmp: Path, *args: str) -> Iterator[Cluster]:
 def create_namespace(c: Cluster) -> str:
     name = unique_namespace()
     c.kubectl("create", "namespace", name)
+    wait_namespace_ready(c, name)
     return name
+
+
+def wait_namespace_ready(c: Cluster, name: str, timeout: float = 30.0) -> None:
+    """Wait for what controllers add to a new namespace (its `default` ServiceAccount, which pods
+    need, and the kube-root-ca.crt ConfigMap), as upstream's e2e framework waits for the SA."""
+    with c.http() as http:
+        for path in (f"/api/v1/namespaces/{name}/serviceaccounts/default",
+                     f"/api/v1/namespaces/{name}/configmaps/kube-root-ca.crt"):
+            wait_until(lambda: http.get(path).status_code == 200, timeout)
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):

@@ -14,6 +14,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--data-dir", type=Path, default=Path.home() / ".tinykube",
                         help="where the cluster keeps its state (default: ~/.tinykube)")
     server.add_argument("--port", type=int, default=6443, help="API server port (default: 6443)")
+    server.add_argument("--bind-address", default="127.0.0.1", metavar="ADDRESS",
+                        help="address to listen on (default: 127.0.0.1); always TLS with authentication, the "
+                             "serving certificate names it")
     server.add_argument("--kubeconfig", type=Path, default=None,
                         help="where to write the admin kubeconfig (default: DATA_DIR/kubeconfig.yaml)")
     server.add_argument("--time-scale", type=float, default=1.0,
@@ -74,7 +77,14 @@ def main(argv: list[str] | None = None) -> int:
                                    node_grace_period=args.node_monitor_grace_period,
                                    local_runtime=args.local_runtime, image_table=args.image_table,
                                    max_pods=args.max_pods)
+        import ipaddress
+        try:
+            ipaddress.ip_address(args.bind_address)
+        except ValueError:
+            print(f"error: --bind-address {args.bind_address}: not an IP address", file=sys.stderr)
+            return 2
         return run(ServerConfig(data_dir=args.data_dir, port=args.port, kubeconfig=args.kubeconfig,
+                                bind_address=args.bind_address,
                                 time_scale=args.time_scale, components=options))
     return 2
 

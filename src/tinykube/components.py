@@ -22,6 +22,7 @@ from tinykube.client.api import NODES, PODS, Obj, object_key
 from tinykube.client.informer import InformerFactory, by_namespace, by_node_name
 from tinykube.client.leaderelection import LeaderElector
 from tinykube.client.local import LocalClient
+from tinykube.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from tinykube.controllers.cronjob import CronJobController
 from tinykube.controllers.daemonset.controller import DaemonSetController
 from tinykube.controllers.nodelifecycle import NodeLifecycleController
@@ -31,6 +32,7 @@ from tinykube.controllers.hpa.controller import HorizontalPodAutoscalerControlle
 from tinykube.controllers.job import JobController
 from tinykube.controllers.podgc import PodGarbageCollector
 from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS, ReplicaController
+from tinykube.controllers.rootcacert import RootCACertPublisher
 from tinykube.controllers.statefulset.controller import StatefulSetController
 from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
 from tinykube.kubelet.agent import NodeAgent
@@ -56,6 +58,10 @@ class ComponentOptions:
     data_dir: Path | None = None  # where the process runtime keeps pod logs (DATA_DIR/pods)
     max_pods: int = 110  # the local node's pod capacity when it is registered
     extra_controllers: list[Callable[..., Awaitable[None]]] = field(default_factory=list)
+    ca_pem: str = ""  # the cluster CA, published as the kube-root-ca.crt ConfigMap in every namespace
+    # issues a pod's ServiceAccount token: token_source(pod, audience, expiration_seconds) -> str
+    # (auth.tokens.TokenSigner.token_source), for the process runtime's projected volumes
+    token_source: Callable[[Obj, str, int], str] | None = None
 
 
 def local_node_name() -> str:
@@ -93,6 +99,8 @@ class Components:
         self.statefulsets = StatefulSetController(self.controller_client, clock, self.informers)
         self.daemonsets = DaemonSetController(self.controller_client, clock, self.informers)
         self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
+        self.role_aggregation = ClusterRoleAggregationController(self.controller_client, clock, self.informers)
+        self.root_ca_publisher = RootCACertPublisher(self.controller_client, clock, self.informers, options.ca_pem)
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
         self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339, self._usage)
@@ -153,7 +161,8 @@ class Components:
                         self.replication_controllers.run, self.garbage_collector.run,
                         self.deployments.run, self.statefulsets.run, self.daemonsets.run, self.jobs.run,
                         self.cronjobs.run, self.autoscalers.run,
-                        self.ttl_after_finished.run, *self.options.extra_controllers):
+                        self.ttl_after_finished.run, self.role_aggregation.run, self.root_ca_publisher.run,
+                        *self.options.extra_controllers):
                 group.create_task(run())
 
     def start(self) -> list[asyncio.Task[None]]:

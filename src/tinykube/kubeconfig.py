@@ -34,13 +34,24 @@ def load_or_create_token(data_dir: Path) -> str:
     return token
 
 
-def kubeconfig_text(server_url: str, token: str, ca_pem: bytes) -> str:
-    cluster = {"server": server_url, "certificate-authority-data": base64.b64encode(ca_pem).decode()}
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def kubeconfig_text(server_url: str, token: str, ca_pem: bytes, client_cert: bytes | None = None,
+                    client_key: bytes | None = None) -> str:
+    """The admin's kubeconfig: the CA to verify the server, the admin client certificate (user
+    tinykube-admin in system:masters) and the static token, either of which authenticates."""
+    cluster = {"server": server_url, "certificate-authority-data": _b64(ca_pem)}
+    user: dict[str, str] = {}
+    if client_cert and client_key:
+        user = {"client-certificate-data": _b64(client_cert), "client-key-data": _b64(client_key)}
+    user["token"] = token
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": NAME, "cluster": cluster}],
-        "users": [{"name": NAME, "user": {"token": token}}],
+        "users": [{"name": NAME, "user": user}],
         "contexts": [{"name": NAME, "context": {"cluster": NAME, "user": NAME, "namespace": "default"}}],
         "current-context": NAME,
         "preferences": {},
@@ -48,5 +59,6 @@ def kubeconfig_text(server_url: str, token: str, ca_pem: bytes) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def write_kubeconfig(path: Path, server_url: str, token: str, ca_pem: bytes) -> None:
-    _write_private(path, kubeconfig_text(server_url, token, ca_pem))
+def write_kubeconfig(path: Path, server_url: str, token: str, ca_pem: bytes, client_cert: bytes | None = None,
+                     client_key: bytes | None = None) -> None:
+    _write_private(path, kubeconfig_text(server_url, token, ca_pem, client_cert, client_key))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,12 @@ from pathlib import Path
 import uvicorn
 
 from tinykube.apiserver.app import APIServer
+from tinykube.auth.admission import chain as admission_chain, pod_admission
+from tinykube.auth.escalation import escalation_admission
+from tinykube.auth.authorizer import InformerPolicy
+from tinykube.auth.bootstrap import ensure_bootstrap_policy
+from tinykube.auth.tokens import TokenSigner, load_or_create_key
+from tinykube.auth.x509auth import peer_cert_protocol
 from tinykube.certs import ensure_tls
 from tinykube.clock import Clock
 from tinykube.components import ComponentOptions, Components, server_identity
@@ -69,6 +76,28 @@ async def bootstrap(registry: ObjectRegistry) -> None:
                 raise
 
 
+def server_url(bind_address: str, port: int) -> str:
+    """The URL clients use: the bound address, or loopback when bound to every address."""
+    import ipaddress
+
+    host = bind_address
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    elif ipaddress.ip_address(host).version == 6:
+        host = f"[{host}]"
+    return f"https://{host}:{port}"
+
+
+def _bind_token_lookups(signer: TokenSigner, components: Components) -> None:
+    """Token issuing for pods reads ServiceAccounts and Nodes from the shared informer caches."""
+    from tinykube.client.api import NODES, resource
+
+    accounts = components.informers.informer(resource("v1", "serviceaccounts")).cache
+    nodes = components.informers.informer(NODES).cache
+    signer.service_account_lookup = lambda namespace, name: accounts.get(f"{namespace}/{name}")
+    signer.node_lookup = nodes.get
+
+
 async def run_compactor(store: SqliteStore, clock: Clock) -> None:
     """Keep history bounded: each interval, forget revisions older than the previous interval's."""
     previous = store.revision
@@ -90,15 +119,23 @@ async def serve(config: ServerConfig) -> int:
     store = await SqliteStore.open(data_dir / "state.db")
     registry = ObjectRegistry(store, clock, kind_hooks(clock))
     await bootstrap(registry)
+    await ensure_bootstrap_policy(registry)
     ready = asyncio.Event()
-    api = APIServer(registry, clock, token, ready=ready.is_set)
+    signer = TokenSigner(load_or_create_key(data_dir / "pki" / "sa.key"), clock.time)
+    api = APIServer(registry, clock, token, signer, ready=ready.is_set)
+    registry.hooks.admit = admission_chain(pod_admission(registry, clock),
+                                           escalation_admission(api.authorizer, registry))
     tls = ensure_tls(data_dir / "pki", clock.now(), config.bind_address)
+    from uvicorn.config import HTTP_PROTOCOLS
+    from uvicorn.importer import import_from_string
     # wsproto: kubectl's port-forward subprotocol ("SPDY/3.1+portforward.k8s.io") is not an RFC
     # token, and the websockets library refuses the handshake over it
     uv_config = uvicorn.Config(api.app, host=config.bind_address, port=config.port, log_level="warning",
                                ws="wsproto", access_log=False, lifespan="off", timeout_graceful_shutdown=2,
                                timeout_keep_alive=75, ssl_certfile=str(tls.serving_cert),
-                               ssl_keyfile=str(tls.serving_key))
+                               ssl_keyfile=str(tls.serving_key), ssl_cert_reqs=ssl.CERT_OPTIONAL,
+                               ssl_ca_certs=str(tls.ca_cert),
+                               http=peer_cert_protocol(import_from_string(HTTP_PROTOCOLS["auto"])))
     server = _Server(uv_config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -108,7 +145,11 @@ async def serve(config: ServerConfig) -> int:
                   asyncio.create_task(run_namespace_controller(registry, clock))]
     if config.components.data_dir is None:
         config.components.data_dir = data_dir
+    config.components.ca_pem = tls.ca_cert.read_text()
+    config.components.token_source = signer.token_source
     components = Components(registry, clock, server_identity(data_dir), config.components)
+    api.authorizer.policy = InformerPolicy(components.informers)
+    _bind_token_lookups(signer, components)
     api.metrics = components.metrics
     api.handlers.pod_logs = PodLogs(data_dir / "pods", clock, components.process_runtime,
                                     components.agent.local_node)
@@ -121,9 +162,10 @@ async def serve(config: ServerConfig) -> int:
         await components.stop(component_tasks)
         await store.close()
         return 1
-    url = f"https://{config.bind_address}:{config.port}"
+    url = server_url(config.bind_address, config.port)
     kubeconfig = (config.kubeconfig or data_dir / "kubeconfig.yaml").expanduser()
-    write_kubeconfig(kubeconfig, url, token, tls.ca_cert.read_bytes())
+    write_kubeconfig(kubeconfig, url, token, tls.ca_cert.read_bytes(), tls.admin_cert.read_bytes(),
+                     tls.admin_key.read_bytes())
     ready.set()
     print(f"tinykube ready: {url} (kubeconfig: {kubeconfig})", flush=True)
     try:

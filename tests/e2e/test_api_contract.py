@@ -103,8 +103,9 @@ def test_paging_with_limit_and_continue(cluster: Cluster, ns: str) -> None:
             token = page["metadata"].get("continue", "")
             if not token:
                 break
-            assert page["metadata"]["remainingItemCount"] == 7 - len(names)
-        assert names == [f"cm-{i}" for i in range(7)] and pages == 3
+            assert page["metadata"]["remainingItemCount"] == 8 - len(names)
+        # the namespace's own kube-root-ca.crt sorts last
+        assert names == [f"cm-{i}" for i in range(7)] + ["kube-root-ca.crt"] and pages == 3
 
 
 def test_watch_from_resource_version_and_410(cluster: Cluster, ns: str) -> None:

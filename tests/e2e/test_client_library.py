@@ -42,7 +42,7 @@ def test_crud_patch_and_errors_are_status_errors(cluster: Cluster, ns: str):
             assert patched["data"] == {"k": "w", "x": "y"}
             assert patched["metadata"]["managedFields"][-1]["manager"] == "client-test"
             listed = await client.list(CONFIGMAPS, ns)
-            assert [i["metadata"]["name"] for i in listed["items"]] == ["a"]
+            assert [i["metadata"]["name"] for i in listed["items"]] == ["a", "kube-root-ca.crt"]
             await client.delete(CONFIGMAPS, "a", ns)
             with pytest.raises(StatusError) as missing:
                 await client.get(CONFIGMAPS, "a", ns)
@@ -80,9 +80,13 @@ def test_informer_caches_indexes_and_reports_changes(cluster: Cluster, ns: str):
         client = client_for(cluster)
         informer = Informer(client, CONFIGMAPS, Clock(), namespace=ns, indexers={"namespace": by_namespace})
         changes: list[tuple[str, str]] = []
-        informer.add_handler(EventHandler(lambda o: changes.append(("add", o["metadata"]["name"])),
-                                          lambda old, new: changes.append(("update", new["metadata"]["name"])),
-                                          lambda o: changes.append(("delete", o["metadata"]["name"]))))
+
+        def note(kind: str, obj: dict) -> None:
+            if obj["metadata"]["name"] != "kube-root-ca.crt":  # every namespace's own ConfigMap
+                changes.append((kind, obj["metadata"]["name"]))
+
+        informer.add_handler(EventHandler(lambda o: note("add", o), lambda old, new: note("update", new),
+                                          lambda o: note("delete", o)))
         await client.create(CONFIGMAPS, {"metadata": {"name": "before", "namespace": ns}})
         task = asyncio.create_task(informer.run())
         try:
@@ -96,7 +100,8 @@ def test_informer_caches_indexes_and_reports_changes(cluster: Cluster, ns: str):
                     break
                 await asyncio.sleep(0.02)
             assert changes == [("add", "before"), ("add", "after"), ("update", "after"), ("delete", "before")]
-            assert [o["metadata"]["name"] for o in informer.cache.by_index("namespace", ns)] == ["after"]
+            assert sorted(o["metadata"]["name"] for o in informer.cache.by_index("namespace", ns)) == \
+                ["after", "kube-root-ca.crt"]
             assert informer.cache.get(f"{ns}/after")["data"] == {"x": "1"}
         finally:
             task.cancel()

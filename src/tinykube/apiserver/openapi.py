@@ -440,7 +440,7 @@ def _subresource_path(res: Resource, sub: Subresource, path: str, gv_id: str,
 
 @functools.cache
 def _group_version_paths(group: str, version: str) -> tuple[PathItem, ...]:
-    resources = [r for r in RESOURCE_INDEX.in_group_version(group, version) if r.stored]
+    resources = [r for r in RESOURCE_INDEX.in_group_version(group, version) if _documented(r)]
     if not resources:
         return ()
     prefix = "/" + gv_path(group, version)
@@ -569,7 +569,12 @@ def _render(document: dict[str, Any]) -> Rendered:
 def served_group_versions() -> list[tuple[str, str]]:
     """Every served (group, version), in discovery order."""
     return [(g, v) for g, versions in RESOURCE_INDEX.group_versions() for v in versions
-            if any(r.stored for r in RESOURCE_INDEX.in_group_version(g, v))]
+            if any(_documented(r) for r in RESOURCE_INDEX.in_group_version(g, v))]
+
+
+def _documented(res: Resource) -> bool:
+    """Stored kinds, and the create-only review APIs (metrics are not in upstream's documents)."""
+    return res.stored or res.verbs == ("create",)
 
 
 @functools.cache

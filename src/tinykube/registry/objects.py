@@ -13,7 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import orjson
 
@@ -81,6 +81,9 @@ class Hooks:
     validate_status: Callable[[Resource, dict[str, Any], dict[str, Any]], list[Cause]] = lambda res, obj, old: []
     track_fields: Callable[[Resource, dict[str, Any] | None, dict[str, Any], str, str, str], None] = \
         lambda res, old, new, manager, operation, subresource: None
+    # admission on create (old None) and update, after defaults: (res, namespace, new, old); it may
+    # mutate (the ServiceAccount plugin on pods) or refuse (RBAC escalation prevention)
+    admit: Callable[[Resource, str, dict[str, Any], dict[str, Any] | None], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -211,7 +214,8 @@ class ObjectRegistry:
 
     def _validate_meta(self, res: Resource, obj: dict[str, Any]) -> list[Cause]:
         from tinykube.machinery.validation import validate_object_meta
-        rule = "label" if res.kind in ("Namespace", "Service") else "subdomain"
+        rule = "label" if res.kind in ("Namespace", "Service") else \
+            "path_segment" if res.group == "rbac.authorization.k8s.io" else "subdomain"
         return list(validate_object_meta(obj["metadata"], res.namespaced, rule).causes)
 
     # ------------------------------------------------------------------ reads
@@ -313,6 +317,9 @@ class ObjectRegistry:
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
         self.hooks.apply_defaults(res, obj)  # decoding defaults first, as upstream
+        if self.hooks.admit is not None:
+            await self.hooks.admit(res, namespace, obj, None)
+            self.hooks.apply_defaults(res, obj)
         lifecycle.prepare_for_create(res, obj)
         causes = self._validate_meta(res, obj) + self.hooks.validate(res, obj, None)
         if causes:
@@ -384,6 +391,8 @@ class ObjectRegistry:
             unchanged = codec.encode(new) == codec.encode(current)
             if unchanged:
                 return current
+            if self.hooks.admit is not None and not subresource:
+                await self.hooks.admit(res, namespace, new, current)
             if opts.dry_run:
                 return new
             if self._should_delete_now(new):

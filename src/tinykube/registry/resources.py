@@ -97,7 +97,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "events", "Event", True, ("ev",)),
     Resource("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
     Resource("", "v1", "secrets", "Secret", True),
-    Resource("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",)),
+    Resource("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",),
+             subresources=(Subresource("token", "TokenRequest", "authentication.k8s.io", "v1", ("create",)),)),
     Resource("", "v1", "persistentvolumes", "PersistentVolume", False, ("pv",),
              subresources=(_status("PersistentVolume"),)),
     Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ("pvc",),
@@ -134,12 +135,31 @@ RESOURCES: tuple[Resource, ...] = (
     # metrics.k8s.io/v1beta1: resource usage as metrics-server serves it (kubectl top, the HPA)
     Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=("get", "list"), stored=False),
     Resource("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=("get", "list"), stored=False),
+    # --- auth (issue 9): RBAC objects, and the review APIs answered on request, never stored
+    Resource("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
+    Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
+    Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
+    Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
+    Resource("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", False, verbs=("create",), stored=False),
+    Resource("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False, verbs=("create",),
+             stored=False),
+    Resource("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False,
+             verbs=("create",), stored=False),
+    Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
+             verbs=("create",), stored=False),
+    Resource("authorization.k8s.io", "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview", True,
+             verbs=("create",), stored=False),
+    Resource("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False,
+             verbs=("create",), stored=False),
+    # --- end auth
 )
 
 # Order in which groups appear in discovery (upstream lists core first, then by priority).
-GROUP_ORDER = ("", "apps", "events.k8s.io", "autoscaling", "batch", "coordination.k8s.io", "metrics.k8s.io")
+GROUP_ORDER = ("", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "autoscaling",
+               "batch", "rbac.authorization.k8s.io", "coordination.k8s.io", "metrics.k8s.io")
 PREFERRED_VERSION = {"": "v1", "apps": "v1", "batch": "v1", "autoscaling": "v2",
-                     "coordination.k8s.io": "v1", "events.k8s.io": "v1", "metrics.k8s.io": "v1beta1"}
+                     "coordination.k8s.io": "v1", "events.k8s.io": "v1", "metrics.k8s.io": "v1beta1",
+                     "rbac.authorization.k8s.io": "v1", "authentication.k8s.io": "v1", "authorization.k8s.io": "v1"}
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 from tinykube.machinery import errors
 from tinykube.machinery.errors import Cause, FieldErrors
 from tinykube.registry.kinds import (
-    apps, autoscaling, batch, claims, configdata, coordination, core, pod, replication, service,
+    apps, autoscaling, batch, claims, configdata, coordination, core, pod, rbac, replication, service,
 )
 from tinykube.registry.kinds.pod import add_default_tolerations
 
@@ -48,6 +48,8 @@ DEFAULTERS: dict[tuple[str, str], Defaulter] = {
     ("batch", "Job"): batch.default_job,
     ("batch", "CronJob"): batch.default_cron_job,
     ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.default_hpa,
+    ("rbac.authorization.k8s.io", "RoleBinding"): rbac.default_subjects,
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): rbac.default_subjects,
 }
 
 VALIDATORS: dict[tuple[str, str], Validator] = {
@@ -74,6 +76,10 @@ VALIDATORS: dict[tuple[str, str], Validator] = {
     ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.validate_hpa,
     ("coordination.k8s.io", "Lease"): coordination.validate_lease,
     ("events.k8s.io", "Event"): core.validate_events_api_event,
+    ("rbac.authorization.k8s.io", "Role"): rbac.validate_role,
+    ("rbac.authorization.k8s.io", "ClusterRole"): rbac.validate_cluster_role,
+    ("rbac.authorization.k8s.io", "RoleBinding"): rbac.validate_role_binding,
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): rbac.validate_cluster_role_binding,
 }
 
 STATUS_VALIDATORS: dict[tuple[str, str], StatusValidator] = {
