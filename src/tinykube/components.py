@@ -33,7 +33,11 @@ from tinykube.controllers.podgc import PodGarbageCollector
 from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS, ReplicaController
 from tinykube.controllers.statefulset.controller import StatefulSetController
 from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
+from tinykube.controllers.volume.binder import PersistentVolumeController
+from tinykube.controllers.volume.protection import ProtectionController
+from tinykube.kubelet import node as kubelet_node
 from tinykube.kubelet.agent import NodeAgent
+from tinykube.kubelet.localpath import LocalPathProvisioner
 from tinykube.kubelet.runtime import Runtime
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.metrics.api import ClusterMetrics
@@ -93,6 +97,8 @@ class Components:
         self.statefulsets = StatefulSetController(self.controller_client, clock, self.informers)
         self.daemonsets = DaemonSetController(self.controller_client, clock, self.informers)
         self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
+        self.volume_binder = PersistentVolumeController(self.controller_client, clock, self.informers)
+        self.storage_protection = ProtectionController(self.controller_client, clock, self.informers)
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
         self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339, self._usage)
@@ -105,6 +111,16 @@ class Components:
                                sim_nodes=options.sim_nodes, stages=options.stages, max_pods=options.max_pods,
                                local_runtime=self._process_runtime(kubelet_client, clock)
                                if options.local_runtime == "process" else None)
+        self.local_path = LocalPathProvisioner(
+            kubelet_client, clock, self.informers,
+            (options.data_dir or Path.home() / ".tinykube") / "volumes", self._owns_node)
+
+    def _owns_node(self, name: str) -> bool:
+        """Whether this server's agent runs `name` (the local-path provisioner works only there)."""
+        if name == self.agent.local_node:
+            return True
+        node = self.agent.nodes_informer.cache.get(name)
+        return node is not None and kubelet_node.is_simulated(node)
 
     def _process_runtime(self, client: LocalClient, clock: Any) -> Callable[[NodeAgent], Runtime]:
         from tinykube.kubelet.images import load_table
@@ -146,13 +162,14 @@ class Components:
             for run in (self.node_lifecycle.run, self.pod_gc.run, self.replicasets.run,
                         self.replication_controllers.run, self.garbage_collector.run,
                         self.deployments.run, self.statefulsets.run, self.daemonsets.run, self.jobs.run,
-                        self.cronjobs.run, self.autoscalers.run,
+                        self.cronjobs.run, self.autoscalers.run, self.volume_binder.run, self.storage_protection.run,
                         self.ttl_after_finished.run, *self.options.extra_controllers):
                 group.create_task(run())
 
     def start(self) -> list[asyncio.Task[None]]:
         self.informers.start()
         return [asyncio.create_task(self.agent.run(), name="node-agent"),
+                asyncio.create_task(self.local_path.run(), name="local-path-provisioner"),
                 asyncio.create_task(self.elector("kube-scheduler").run(self.scheduler.run), name="scheduler"),
                 asyncio.create_task(self.elector("kube-controller-manager").run(self._controller_manager),
                                     name="controller-manager")]

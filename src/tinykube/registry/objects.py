@@ -13,7 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import orjson
 
@@ -81,6 +81,8 @@ class Hooks:
     validate_status: Callable[[Resource, dict[str, Any], dict[str, Any]], list[Cause]] = lambda res, obj, old: []
     track_fields: Callable[[Resource, dict[str, Any] | None, dict[str, Any], str, str, str], None] = \
         lambda res, old, new, manager, operation, subresource: None
+    # mutating admission on create, with the registry to read other objects (None: none)
+    admit_create: Callable[[Any, Resource, dict[str, Any]], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -290,6 +292,8 @@ class ObjectRegistry:
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
+        if self.hooks.admit_create is not None:
+            await self.hooks.admit_create(self, res, obj)
         for attempt in range(8):
             candidate = json_copy(obj)
             created = await self._create_once(res, namespace, candidate, opts, attempt < 7, track_fields)

@@ -23,6 +23,7 @@ from tinykube.client.workqueue import QueueShutDown, WorkQueue
 from tinykube.machinery.errors import StatusError
 from tinykube.scheduler.framework import Framework, default_framework
 from tinykube.scheduler.nodeinfo import NodeInfo
+from tinykube.scheduler.plugins.volume_binding import VolumeBinding
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ class Scheduler:
         self.client = client
         self.clock = clock
         self.name = name
-        self.framework = framework or default_framework(rng)
+        self.volume_binding = VolumeBinding(informers)
+        self.framework = framework or default_framework(rng, volume_binding=self.volume_binding)
         self.recorder = EventRecorder(client, clock, name)
         self.nodes = informers.informer(NODES)
         self.pods = informers.informer(PODS, {"node": by_node_name})
@@ -77,6 +79,10 @@ class Scheduler:
         self.nodes.add_handler(EventHandler(self._node_added, lambda old, new: self._node_added(new, old),
                                             self._node_deleted))
         self.pods.add_handler(EventHandler(self._pod_added, self._pod_updated, self._pod_deleted))
+        storage_changed = EventHandler(lambda obj: self._retry_unschedulable(),
+                                       lambda old, new: self._retry_unschedulable(), None)
+        for informer in (self.volume_binding.claims, self.volume_binding.volumes, self.volume_binding.classes):
+            informer.add_handler(storage_changed)  # a claim bound or a volume freed may fit a waiting pod
 
     # ------------------------------------------------------------------ cache upkeep
 
@@ -221,6 +227,9 @@ class Scheduler:
         meta = pod["metadata"]
         uid = meta.get("uid", "")
         try:
+            info = self.node_infos.get(node_name)
+            if info is not None and self.volume_binding.needs_binding(pod):
+                await self.volume_binding.bind_pod_volumes(self.client, self.clock, pod, info.node)
             await self.client.bind(pod, node_name)
         except asyncio.CancelledError:
             self._forget_assumption(uid)
