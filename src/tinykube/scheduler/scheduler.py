@@ -229,7 +229,9 @@ class Scheduler:
         try:
             info = self.node_infos.get(node_name)
             if info is not None and self.volume_binding.needs_binding(pod):
-                await self.volume_binding.bind_pod_volumes(self.client, self.clock, pod, info.node)
+                await self.volume_binding.bind_pod_volumes(
+                    self.client, self.clock, pod, info.node,
+                    lambda: (self.pods.cache.get(key) or {}).get("metadata", {}).get("uid") == uid)
             await self.client.bind(pod, node_name)
         except asyncio.CancelledError:
             self._forget_assumption(uid)

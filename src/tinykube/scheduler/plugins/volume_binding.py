@@ -15,7 +15,7 @@ out of the framework's verdict cache.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Callable
 
 from tinykube.client.api import Client, Obj, resource
 from tinykube.client.informer import EventHandler, InformerFactory
@@ -116,8 +116,10 @@ class VolumeBinding:
         return any(not fully_bound(c) for name in util.pod_claim_names(pod)
                    if (c := self.claims.cache.get(f"{namespace}/{name}")) is not None)
 
-    async def bind_pod_volumes(self, client: Client, clock: Any, pod: Obj, node: Obj) -> None:
-        """PreBind: write the chosen bindings, then wait until the binder has bound every claim."""
+    async def bind_pod_volumes(self, client: Client, clock: Any, pod: Obj, node: Obj,
+                               alive: Callable[[], bool] = lambda: True) -> None:
+        """PreBind: write the chosen bindings, then wait until the binder has bound every claim
+        (or the pod is gone: `alive` says whether it still waits for this binding)."""
         namespace = pod["metadata"].get("namespace", "")
         keys = [f"{namespace}/{name}" for name in util.pod_claim_names(pod)]
         claims = [c for key in keys if (c := self.claims.cache.get(key)) is not None and not fully_bound(c)]
@@ -135,6 +137,8 @@ class VolumeBinding:
                 await client.update(PVCS, dict(claim, metadata=meta))
         deadline = clock.time() + BIND_TIMEOUT
         while not all((c := self.claims.cache.get(k)) is not None and fully_bound(c) for k in keys):
+            if not alive():
+                return
             left = deadline - clock.time()
             if left <= 0:
                 raise BindTimeout("binding volumes: timed out waiting for the condition")
