@@ -102,7 +102,7 @@ class LocalPathProvisioner:
             self._volume(volume)
         events = asyncio.create_task(self.recorder.run())
         try:
-            await run_workers(self.queue, self.sync, 2, log)
+            await run_workers(self.queue, self.sync, 8, log)
         finally:
             self.queue.shut_down()
             events.cancel()

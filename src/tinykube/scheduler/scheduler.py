@@ -20,6 +20,7 @@ from tinykube.client.api import NODES, PODS, Client, Obj, object_key
 from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_node_name
 from tinykube.client.workqueue import QueueShutDown, WorkQueue
+from tinykube.controllers.volume.util import pod_claim_names
 from tinykube.machinery.errors import StatusError
 from tinykube.scheduler.framework import Framework, default_framework
 from tinykube.scheduler.nodeinfo import NodeInfo
@@ -79,10 +80,12 @@ class Scheduler:
         self.nodes.add_handler(EventHandler(self._node_added, lambda old, new: self._node_added(new, old),
                                             self._node_deleted))
         self.pods.add_handler(EventHandler(self._pod_added, self._pod_updated, self._pod_deleted))
+        self.volume_binding.claims.add_handler(EventHandler(self._claim_changed,
+                                                            lambda old, new: self._claim_changed(new), None))
         storage_changed = EventHandler(lambda obj: self._retry_unschedulable(),
                                        lambda old, new: self._retry_unschedulable(), None)
-        for informer in (self.volume_binding.claims, self.volume_binding.volumes, self.volume_binding.classes):
-            informer.add_handler(storage_changed)  # a claim bound or a volume freed may fit a waiting pod
+        for informer in (self.volume_binding.volumes, self.volume_binding.classes):
+            informer.add_handler(storage_changed)  # a volume freed or a class added may fit a waiting pod
 
     # ------------------------------------------------------------------ cache upkeep
 
@@ -152,6 +155,17 @@ class Scheduler:
             self.node_infos[node].remove_pod(pod)
             self._retry_unschedulable()
         self.unschedulable.pop(object_key(pod), None)
+
+    def _claim_changed(self, claim: Obj) -> None:
+        """A claim appeared or changed: the waiting pods that name it are tried again at once
+        (a pod often reaches the scheduler before its StatefulSet claim does)."""
+        namespace, name = claim["metadata"].get("namespace", ""), claim["metadata"]["name"]
+        for key in list(self.unschedulable):
+            pod = self.pods.cache.get(key)
+            if pod is not None and pod["metadata"].get("namespace") == namespace and \
+                    name in pod_claim_names(pod):
+                del self.unschedulable[key]
+                self.queue.add(key)
 
     def _retry_unschedulable(self) -> None:
         for key, attempts in list(self.unschedulable.items()):

@@ -29,6 +29,8 @@ PVCS = resource("v1", "persistentvolumeclaims")
 STORAGE_CLASSES = resource("storage.k8s.io/v1", "storageclasses")
 RESYNC = 15.0
 COMPONENT = "persistentvolume-controller"
+CLAIM_WORKERS = 10  # concurrent syncs: their writes share group commits
+VOLUME_WORKERS = 5
 
 
 class PersistentVolumeController:
@@ -72,10 +74,10 @@ class PersistentVolumeController:
         self.volume_queue = WorkQueue(self.clock, name="volumes")
         informers = (self.volumes, self.claims, self.classes, self.nodes)
         await asyncio.gather(
-            run_term(self.volume_queue, self.sync_volume, 2, log, informers=informers,
+            run_term(self.volume_queue, self.sync_volume, VOLUME_WORKERS, log, informers=informers,
                      keys=lambda: [v["metadata"]["name"] for v in self.volumes.cache.list()],
                      companions=[self.recorder.run()]),
-            run_term(self.claim_queue, self.sync_claim, 4, log, informers=informers,
+            run_term(self.claim_queue, self.sync_claim, CLAIM_WORKERS, log, informers=informers,
                      keys=lambda: [util.claim_key(c) for c in self.claims.cache.list()]))
 
     # ------------------------------------------------------------------ claims

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from tinykube.client.api import Client, Obj, resource
 from tinykube.client.informer import EventHandler, InformerFactory
 from tinykube.controllers.volume import util
+from tinykube.machinery.nodeselection import CompiledNodeSelector, compile_node_selector
 from tinykube.scheduler.framework import NO_VERDICT_CACHE, SKIP, SUCCESS, CycleState, Status, unresolvable
 from tinykube.scheduler.nodeinfo import NodeInfo
 
@@ -37,6 +38,13 @@ STORAGE_CLASSES = resource("storage.k8s.io/v1", "storageclasses")
 def fully_bound(claim: Obj) -> bool:
     """isPVCFullyBound: a volume name and the binder's bind-completed annotation."""
     return bool(util.spec(claim).get("volumeName")) and util.BIND_COMPLETED in util.annotations(claim)
+
+
+def _required_affinity(volume: Obj) -> CompiledNodeSelector | None:
+    """A bound volume's required node affinity, compiled once per cycle (None: any node; the
+    caller puts False for a missing volume, which fits no node)."""
+    terms = ((util.spec(volume).get("nodeAffinity") or {}).get("required") or {}).get("nodeSelectorTerms")
+    return compile_node_selector(terms) if terms else None
 
 
 class BindTimeout(Exception):
@@ -78,19 +86,27 @@ class VolumeBinding:
                 to_bind.append(claim)
             else:
                 return unresolvable(UNBOUND_IMMEDIATE)
-        state[NAME] = (bound, to_bind)
+        affinities = [False if v is None else _required_affinity(v) for v in bound]
+        static = [c for c in to_bind if not self._provisionable(c)]
+        state[NAME] = (affinities, static)
         state[NO_VERDICT_CACHE] = True
         return SUCCESS
 
     def filter(self, state: CycleState, pod: dict[str, Any], node_info: NodeInfo) -> Status:
-        bound, to_bind = state[NAME]
+        """Bound volumes' node affinity must admit the node; claims only static volumes can serve
+        need one there (provisionable claims fit everywhere, so they cost nothing per node)."""
+        affinities, static = state[NAME]
         node = node_info.node
-        for volume in bound:
-            if volume is None or not util.node_affinity_matches(volume, node):
+        for affinity in affinities:
+            if affinity is False or (affinity is not None and not affinity.matches(node)):
                 return unresolvable(NODE_CONFLICT)
-        if self.plan(to_bind, node) is None:
+        if static and self.plan(static, node) is None:
             return unresolvable(BIND_CONFLICT)
         return SUCCESS
+
+    def _provisionable(self, claim: Obj) -> bool:
+        sc = self._claim_class(claim)
+        return sc is not None and sc.get("provisioner") != util.NO_PROVISIONER
 
     def plan(self, claims: list[Obj], node: Obj) -> list[tuple[Obj, Obj | None]] | None:
         """Per claim the static volume it gets on `node`, or None to provision; None when some
@@ -102,10 +118,8 @@ class VolumeBinding:
             volume = util.find_matching_volume(claim, volumes, node, True, frozenset(chosen))
             if volume is not None:
                 chosen.add(volume["metadata"]["name"])
-            else:
-                sc = self._claim_class(claim)
-                if sc is None or sc.get("provisioner") == util.NO_PROVISIONER:
-                    return None
+            elif not self._provisionable(claim):
+                return None
             out.append((claim, volume))
         return out
 
