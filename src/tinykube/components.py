@@ -35,7 +35,11 @@ from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS
 from tinykube.controllers.rootcacert import RootCACertPublisher
 from tinykube.controllers.statefulset.controller import StatefulSetController
 from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
+from tinykube.controllers.volume.binder import PersistentVolumeController
+from tinykube.controllers.volume.protection import ProtectionController
+from tinykube.kubelet import node as kubelet_node
 from tinykube.kubelet.agent import NodeAgent
+from tinykube.kubelet.localpath import LocalPathProvisioner
 from tinykube.kubelet.runtime import Runtime
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.metrics.api import ClusterMetrics
@@ -101,6 +105,8 @@ class Components:
         self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
         self.role_aggregation = ClusterRoleAggregationController(self.controller_client, clock, self.informers)
         self.root_ca_publisher = RootCACertPublisher(self.controller_client, clock, self.informers, options.ca_pem)
+        self.volume_binder = PersistentVolumeController(self.controller_client, clock, self.informers)
+        self.storage_protection = ProtectionController(self.controller_client, clock, self.informers)
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
         self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339, self._usage)
@@ -113,6 +119,16 @@ class Components:
                                sim_nodes=options.sim_nodes, stages=options.stages, max_pods=options.max_pods,
                                local_runtime=self._process_runtime(kubelet_client, clock)
                                if options.local_runtime == "process" else None)
+        self.local_path = LocalPathProvisioner(
+            kubelet_client, clock, self.informers,
+            (options.data_dir or Path.home() / ".tinykube") / "volumes", self._owns_node)
+
+    def _owns_node(self, name: str) -> bool:
+        """Whether this server's agent runs `name` (the local-path provisioner works only there)."""
+        if name == self.agent.local_node:
+            return True
+        node = self.agent.nodes_informer.cache.get(name)
+        return node is not None and kubelet_node.is_simulated(node)
 
     def _process_runtime(self, client: LocalClient, clock: Any) -> Callable[[NodeAgent], Runtime]:
         from tinykube.kubelet.images import load_table
@@ -160,7 +176,7 @@ class Components:
             for run in (self.node_lifecycle.run, self.pod_gc.run, self.replicasets.run,
                         self.replication_controllers.run, self.garbage_collector.run,
                         self.deployments.run, self.statefulsets.run, self.daemonsets.run, self.jobs.run,
-                        self.cronjobs.run, self.autoscalers.run,
+                        self.cronjobs.run, self.autoscalers.run, self.volume_binder.run, self.storage_protection.run,
                         self.ttl_after_finished.run, self.role_aggregation.run, self.root_ca_publisher.run,
                         *self.options.extra_controllers):
                 group.create_task(run())
@@ -168,6 +184,7 @@ class Components:
     def start(self) -> list[asyncio.Task[None]]:
         self.informers.start()
         return [asyncio.create_task(self.agent.run(), name="node-agent"),
+                asyncio.create_task(self.local_path.run(), name="local-path-provisioner"),
                 asyncio.create_task(self.elector("kube-scheduler").run(self.scheduler.run), name="scheduler"),
                 asyncio.create_task(self.elector("kube-controller-manager").run(self._controller_manager),
                                     name="controller-manager")]

@@ -32,6 +32,7 @@ from tinykube.machinery.errors import StatusError
 from tinykube.registry.hooks import kind_hooks
 from tinykube.registry.objects import ObjectRegistry, WriteOptions
 from tinykube.registry.resources import RESOURCE_INDEX
+from tinykube.registry.storageadmission import ensure_default_storage_class
 from tinykube.storage.sqlite import SqliteStore
 
 log = logging.getLogger("tinykube")
@@ -74,6 +75,7 @@ async def bootstrap(registry: ObjectRegistry) -> None:
         except StatusError as exc:
             if exc.code != 409:
                 raise
+    await ensure_default_storage_class(registry)
 
 
 def server_url(bind_address: str, port: int) -> str:

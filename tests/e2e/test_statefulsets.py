@@ -39,7 +39,7 @@ def manifest(name: str = "web", replicas: int = 3, ready_after: str = "3s", imag
     if claims:
         out += ("        volumeMounts: [{name: www, mountPath: /usr/share/nginx/html}]\n"
                 "  volumeClaimTemplates:\n  - metadata: {name: www}\n    spec:\n"
-                "      accessModes: [ReadWriteOnce]\n      storageClassName: my-storage-class\n"
+                "      accessModes: [ReadWriteOnce]\n"
                 "      resources: {requests: {storage: 1Gi}}\n")
     return out
 

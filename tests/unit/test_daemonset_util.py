@@ -1,11 +1,11 @@
-"""DaemonSet arithmetic and history as tables: node eligibility, daemon tolerations, placement
-affinity, per-node plans, fenceposts, rolling plans, status counts, backoff, revisions."""
+"""DaemonSet arithmetic as tables: node eligibility, daemon tolerations, placement
+affinity, per-node plans, fenceposts, rolling plans, status counts, backoff."""
 
 from __future__ import annotations
 
 import pytest
 
-from tinykube.controllers.daemonset import history, util
+from tinykube.controllers.daemonset import util
 from tinykube.controllers.podutil import PodFactsMemo
 
 NOW = 1_700_000_000.0
@@ -341,52 +341,3 @@ def test_failed_pod_backoff_doubles_and_expires():
     assert b.delay("k") == 1
     b.gc(23 + 17 + 17)
     assert b.entries == {}
-
-
-# ----------------------------------------------------------------------------- history
-
-def rev(name: str, number: int, template: dict, hash_: str = "") -> dict:
-    return {"metadata": {"name": name, "labels": {util.HASH_LABEL: hash_ or name}}, "revision": number,
-            "data": history.revision_data(template)}
-
-
-T_A = {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "a"}]}}
-T_B = {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "b"}]}}
-
-
-def test_revision_data_is_kubectls_patch():
-    data = history.revision_data(T_A)
-    assert data == {"spec": {"template": {**T_A, "$patch": "replace"}}}
-    assert history.revision_template(rev("r", 1, T_A)) == T_A
-
-
-def test_split_and_number():
-    revs = [rev("r1", 1, T_A), rev("r2", 2, T_B), rev("r3", 3, T_A)]
-    current, old = history.split_current(revs, history.revision_data(T_A))
-    assert names(current) == ["r1", "r3"] and names(old) == ["r2"]
-    assert history.keep_of_duplicates(current)["metadata"]["name"] == "r3"
-    assert history.next_revision(old) == 3
-    assert history.next_revision([]) == 1
-
-
-@pytest.mark.parametrize("count, limit, live, expect", [
-    (5, 10, set(), []),
-    (5, 2, set(), ["r1", "r2", "r3"]),
-    (5, 2, {"r1", "r3"}, ["r2", "r4", "r5"]),   # revisions live pods run are kept
-    (3, 0, {"r1", "r2", "r3"}, []),
-])
-def test_revisions_to_prune(count, limit, live, expect):
-    old = [rev(f"r{i}", i, T_A) for i in range(count, 0, -1)]
-    assert names(history.revisions_to_prune(old, limit, live, util.HASH_LABEL)) == expect
-
-
-def test_new_revision_shape():
-    owner = {"apiVersion": "apps/v1", "kind": "DaemonSet",
-             "metadata": {"name": "d", "namespace": "ns", "uid": "u", "annotations": {"kubernetes.io/change-cause": "x"}}}
-    r = history.new_revision(owner, T_A, history.revision_data(T_A), 4, "h1", util.HASH_LABEL)
-    assert r["metadata"]["name"] == "d-h1"
-    assert r["metadata"]["labels"] == {"app": "d", util.HASH_LABEL: "h1"}
-    assert r["metadata"]["annotations"] == {"kubernetes.io/change-cause": "x"}
-    assert r["metadata"]["ownerReferences"][0]["controller"] is True
-    assert r["revision"] == 4 and r["kind"] == "ControllerRevision"
-    assert history.revision_hash(T_A, None) != history.revision_hash(T_A, 1) != history.revision_hash(T_B, None)

@@ -1,11 +1,11 @@
 """StatefulSet arithmetic as tables: ordinals, the next write under each policy and strategy,
-status, claim retention, and the ControllerRevision history rules."""
+status and claim retention (the ControllerRevision history: test_history.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tinykube.controllers.statefulset import history, util
+from tinykube.controllers.statefulset import util
 
 NOW = 1_000_000.0
 CUR = util.Revision("web-cur", {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "v1"}]}})
@@ -241,79 +241,3 @@ def test_claims_of_another_controller_are_left_alone():
     claim = {"metadata": {"name": "www-web-0", "ownerReferences": [
         {"apiVersion": "v1", "kind": "Foo", "name": "x", "uid": "foo", "controller": True}]}}
     assert util.claim_owners_up_to_date(claim, set_, pod(0))
-
-
-# ----------------------------------------------------------------------------- history
-
-def test_revision_data_is_the_template_replace_patch_in_go_order():
-    template = {"spec": {"containers": [{"name": "c", "image": "a&b"}]}, "metadata": {"labels": {"app": "web"}}}
-    data = history.template_patch(template)
-    assert history.encode(data) == (
-        b'{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"app":"web"}},'
-        b'"spec":{"containers":[{"image":"a\\u0026b","name":"c","resources":{}}]}}}}')
-    assert history.template_of({"data": data})["spec"]["containers"][0]["image"] == "a&b"
-
-
-@pytest.mark.parametrize("owner, hash_, name", [
-    ("web", "7b9d8c", "web-7b9d8c"),
-    ("x" * 230, "abc", "x" * 223 + "-abc"),
-])
-def test_revision_names(owner, hash_, name):
-    assert history.revision_name(owner, hash_) == name
-
-
-def test_revision_hash_is_stable_and_collision_count_moves_it():
-    data = history.template_patch({"spec": {"containers": [{"name": "c"}]}})
-    assert history.revision_hash(data, 0) == history.revision_hash(data, 0)
-    assert history.revision_hash(data, 0) != history.revision_hash(data, 1)
-    assert set(history.revision_hash(data, 0)) <= set("bcdfghjklmnpqrstvwxz2456789")
-
-
-def test_new_revision_shape():
-    set_ = sts()
-    set_["metadata"]["annotations"] = {"kubernetes.io/change-cause": "v1"}
-    rev = history.new_revision(set_, CUR.template, 3, 0)
-    assert rev["revision"] == 3 and rev["metadata"]["name"].startswith("web-")
-    assert rev["metadata"]["labels"] == {"app": "web", history.HASH_LABEL: rev["metadata"]["name"][4:]}
-    assert rev["metadata"]["annotations"] == {"kubernetes.io/change-cause": "v1"}
-    assert rev["metadata"]["ownerReferences"][0]["controller"] is True
-
-
-def revisions(*images: str) -> list[dict]:
-    set_ = sts()
-    out = []
-    for n, image in enumerate(images, 1):
-        rev = history.new_revision(set_, {"spec": {"containers": [{"name": "c", "image": image}]}}, n, 0)
-        rev["metadata"]["name"] = f"r{n}"
-        out.append(rev)
-    return out
-
-
-@pytest.mark.parametrize("history_images, wanted, choice, found", [
-    ((), "a", "create", None),
-    (("a",), "a", "keep", "r1"),
-    (("a", "b"), "b", "keep", "r2"),
-    (("a", "b"), "a", "renumber", "r1"),
-    (("a", "b"), "c", "create", None),
-])
-def test_choose_update_revision(history_images, wanted, choice, found):
-    revs = revisions(*history_images)
-    target = revisions(wanted)[0]
-    got, rev = history.choose_update_revision(history.sort_revisions(revs), target)
-    assert (got, rev["metadata"]["name"] if rev else None) == (choice, found)
-
-
-@pytest.mark.parametrize("count, live, limit, deleted", [
-    (3, {"r3"}, 10, []),
-    (5, {"r5"}, 2, ["r1", "r2"]),
-    (5, {"r5", "r1"}, 2, ["r2"]),
-    (5, {"r5"}, 0, ["r1", "r2", "r3", "r4"]),
-])
-def test_history_limit(count, live, limit, deleted):
-    revs = revisions(*[str(i) for i in range(count)])
-    assert [r["metadata"]["name"] for r in history.history_to_delete(revs, live, limit)] == deleted
-
-
-def test_next_number():
-    assert history.next_number([]) == 1
-    assert history.next_number(revisions("a", "b")) == 3

@@ -84,6 +84,8 @@ class Hooks:
     # admission on create (old None) and update, after defaults: (res, namespace, new, old); it may
     # mutate (the ServiceAccount plugin on pods) or refuse (RBAC escalation prevention)
     admit: Callable[[Resource, str, dict[str, Any], dict[str, Any] | None], Awaitable[None]] | None = None
+    # mutating admission on create, with the registry to read other objects (None: none)
+    admit_create: Callable[[Any, Resource, dict[str, Any]], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -294,6 +296,8 @@ class ObjectRegistry:
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
+        if self.hooks.admit_create is not None:
+            await self.hooks.admit_create(self, res, obj)
         for attempt in range(8):
             candidate = json_copy(obj)
             created = await self._create_once(res, namespace, candidate, opts, attempt < 7, track_fields)

@@ -240,6 +240,8 @@ class Framework:
             return ScheduleResult(None, Code.UNSCHEDULABLE, message, next_start_index=start_index,
                                   unschedulable_plugins=pre.unschedulable_plugins)
 
+        if state.get(NO_VERDICT_CACHE):
+            state[VERDICTS] = {}  # a plugin's verdicts depend on more than the pod and the node
         nodes: Sequence[NodeInfo] = node_infos
         absent: Status | None = None
         if pre.node_names is not None:
@@ -456,6 +458,7 @@ def _invalid_score(pl: ScorePlugin, value: int) -> Status:
 
 
 VERDICTS = "framework/verdicts"
+NO_VERDICT_CACHE = "framework/no-verdict-cache"  # set by a PreFilter whose plugin reads other objects
 MAX_POD_SHAPES = 64
 
 
@@ -509,9 +512,11 @@ def default_normalize(scores: dict[str, int], reverse: bool = False) -> None:
 
 
 def default_framework(rng: random.Random | None = None,
-                      percentage_of_nodes_to_score: int | None = None) -> Framework:
+                      percentage_of_nodes_to_score: int | None = None,
+                      volume_binding: FilterPlugin | None = None) -> Framework:
     """The default profile: upstream's in-tree filters in upstream order, and its scores with
-    upstream weights (OwnerSpread standing in for PodTopologySpread's system defaults)."""
+    upstream weights (OwnerSpread standing in for PodTopologySpread's system defaults).
+    VolumeBinding reads claims and volumes from informers, so the scheduler passes it in."""
     from tinykube.scheduler.plugins.balanced_allocation import BalancedAllocation
     from tinykube.scheduler.plugins.node_affinity import NodeAffinity
     from tinykube.scheduler.plugins.node_name import NodeName
@@ -523,7 +528,8 @@ def default_framework(rng: random.Random | None = None,
 
     taints, affinity, fit = TaintToleration(weight=3), NodeAffinity(weight=2), NodeResourcesFit(weight=1)
     return Framework(
-        filters=[NodeUnschedulable(), NodeName(), taints, affinity, NodePorts(), fit],
+        filters=[NodeUnschedulable(), NodeName(), taints, affinity, NodePorts(), fit,
+                 *([volume_binding] if volume_binding is not None else [])],
         scorers=[taints, affinity, fit, OwnerSpread(weight=2), BalancedAllocation(weight=1)],
         rng=rng,
         percentage_of_nodes_to_score=percentage_of_nodes_to_score,

@@ -20,9 +20,11 @@ from tinykube.client.api import NODES, PODS, Client, Obj, object_key
 from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_node_name
 from tinykube.client.workqueue import QueueShutDown, WorkQueue
+from tinykube.controllers.volume.util import pod_claim_names
 from tinykube.machinery.errors import StatusError
 from tinykube.scheduler.framework import Framework, default_framework
 from tinykube.scheduler.nodeinfo import NodeInfo
+from tinykube.scheduler.plugins.volume_binding import VolumeBinding
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,8 @@ class Scheduler:
         self.client = client
         self.clock = clock
         self.name = name
-        self.framework = framework or default_framework(rng)
+        self.volume_binding = VolumeBinding(informers)
+        self.framework = framework or default_framework(rng, volume_binding=self.volume_binding)
         self.recorder = EventRecorder(client, clock, name)
         self.nodes = informers.informer(NODES)
         self.pods = informers.informer(PODS, {"node": by_node_name})
@@ -77,6 +80,12 @@ class Scheduler:
         self.nodes.add_handler(EventHandler(self._node_added, lambda old, new: self._node_added(new, old),
                                             self._node_deleted))
         self.pods.add_handler(EventHandler(self._pod_added, self._pod_updated, self._pod_deleted))
+        self.volume_binding.claims.add_handler(EventHandler(self._claim_changed,
+                                                            lambda old, new: self._claim_changed(new), None))
+        storage_changed = EventHandler(lambda obj: self._retry_unschedulable(),
+                                       lambda old, new: self._retry_unschedulable(), None)
+        for informer in (self.volume_binding.volumes, self.volume_binding.classes):
+            informer.add_handler(storage_changed)  # a volume freed or a class added may fit a waiting pod
 
     # ------------------------------------------------------------------ cache upkeep
 
@@ -146,6 +155,17 @@ class Scheduler:
             self.node_infos[node].remove_pod(pod)
             self._retry_unschedulable()
         self.unschedulable.pop(object_key(pod), None)
+
+    def _claim_changed(self, claim: Obj) -> None:
+        """A claim appeared or changed: the waiting pods that name it are tried again at once
+        (a pod often reaches the scheduler before its StatefulSet claim does)."""
+        namespace, name = claim["metadata"].get("namespace", ""), claim["metadata"]["name"]
+        for key in list(self.unschedulable):
+            pod = self.pods.cache.get(key)
+            if pod is not None and pod["metadata"].get("namespace") == namespace and \
+                    name in pod_claim_names(pod):
+                del self.unschedulable[key]
+                self.queue.add(key)
 
     def _retry_unschedulable(self) -> None:
         for key, attempts in list(self.unschedulable.items()):
@@ -221,6 +241,11 @@ class Scheduler:
         meta = pod["metadata"]
         uid = meta.get("uid", "")
         try:
+            info = self.node_infos.get(node_name)
+            if info is not None and self.volume_binding.needs_binding(pod):
+                await self.volume_binding.bind_pod_volumes(
+                    self.client, self.clock, pod, info.node,
+                    lambda: (self.pods.cache.get(key) or {}).get("metadata", {}).get("uid") == uid)
             await self.client.bind(pod, node_name)
         except asyncio.CancelledError:
             self._forget_assumption(uid)

@@ -2,7 +2,7 @@
 
 Handlers only enqueue DaemonSet keys (a node event only for the DaemonSets whose verdict on
 that node changed). A sync, as upstream's syncDaemonSet: judge every node once (util.Placement),
-claim revisions and build the history (history.py), claim pods and group them by the node they
+claim revisions and build the history (controllers/history.py), claim pods and group them by the node they
 target, then — once earlier creates and deletes were observed — create or delete per node
 (`manage`), roll (rolling.py), prune history, and write status.
 
@@ -22,9 +22,10 @@ from tinykube.client.events import EventRecorder
 from tinykube.client.informer import EventHandler, InformerFactory, by_controller_uid, by_namespace
 from tinykube.client.workqueue import WorkQueue, retry_stale, run_term
 from tinykube.controllers.daemonset import util
-from tinykube.controllers.daemonset.history import CONTROLLER_REVISIONS, HashCollision, RevisionHistory
 from tinykube.controllers.daemonset.rolling import rolling_update
+from tinykube.controllers.deployment.util import template_hash
 from tinykube.controllers.expectations import Expectations
+from tinykube.controllers.history import CONTROLLER_REVISIONS, HashCollision, RevisionHistory
 from tinykube.controllers.ownership import claim
 from tinykube.controllers.podevents import OwnedPodEvents
 from tinykube.controllers.podutil import PodFactsMemo, slow_start_batches
@@ -70,7 +71,8 @@ class DaemonSetController(OwnedPodEvents):
         self.revisions = informers.informer(CONTROLLER_REVISIONS, {"namespace": by_namespace,
                                                                    "controller": by_controller_uid,
                                                                    "orphans": orphans_by_namespace})
-        self.history = RevisionHistory(client, self.revisions, util.HASH_LABEL, self._bump_collision_count)
+        self.history = RevisionHistory(client, self.revisions, util.HASH_LABEL, template_hash,
+                                       self._bump_collision_count)
         self.queue: WorkQueue[str] = WorkQueue(clock, name="daemonsets")
         self.expectations = Expectations(clock)
         self.facts = PodFactsMemo()

@@ -1,2 +1,2 @@
-"""The StatefulSet controller: util.py (pure ordinals, plans, status), history.py (generic
-ControllerRevision history), controller.py (the loop and its writes)."""
+"""The StatefulSet controller: util.py (pure ordinals, plans, status), the ControllerRevision history
+shared with DaemonSets in controllers/history.py, controller.py (the loop and its writes)."""

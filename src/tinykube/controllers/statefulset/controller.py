@@ -2,7 +2,7 @@
 
 Handlers only enqueue set keys. A sync claims the set's ControllerRevisions and pods (adopting
 matching orphans whose names carry the set's name, releasing owned ones whose labels stopped
-matching), finds or creates the update revision (history.py), asks util.plan for the writes
+matching), finds or creates the update revision (controllers/history.py), asks util.plan for the writes
 and the status, performs the writes in order until one fails, writes status, and trims the
 history. Names are deterministic, so a repeated create only meets AlreadyExists; expectations
 still keep a sync from acting again before the informers have seen its previous writes, so a
@@ -23,7 +23,8 @@ from tinykube.client.workqueue import WorkQueue, retry_stale, run_term
 from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.podutil import is_ready, slow_start_batches
 from tinykube.controllers.replicaset import controller_ref, orphans_by_namespace, owner_reference
-from tinykube.controllers.statefulset import history, util
+from tinykube.controllers import history
+from tinykube.controllers.statefulset import util
 from tinykube.machinery.errors import StatusError
 from tinykube.machinery.selectors import LabelSelector, label_selector_from_object
 from tinykube.registry.resources import Resource
@@ -234,16 +235,27 @@ class StatefulSetController:
         collisions = int(status.get("collisionCount") or 0)
         template = util.spec_of(sts).get("template") or {}
         number = history.next_number(revisions)
-        wanted = history.new_revision(sts, template, number, collisions)
-        choice, found = history.choose_update_revision(revisions, wanted)
+        choice, found = history.choose_update_revision(revisions, {"data": history.template_patch(template)})
         if choice == "keep" and found is not None:
             update = found
         elif choice == "renumber" and found is not None:
             update = await self.revisions_writer.renumber(found, number)
         else:
-            update, collisions = await self.revisions_writer.create(sts, template, number, collisions)
+            update, collisions = await self._create_revision(sts, template, number, collisions)
         current = next((r for r in revisions if r["metadata"]["name"] == status.get("currentRevision")), update)
         return current, update, collisions
+
+    async def _create_revision(self, sts: Obj, template: Obj, number: int, collisions: int) -> tuple[Obj, int]:
+        """CreateControllerRevision: a name taken by other data bumps the collision count and
+        tries the next name. Returns (revision, count)."""
+        data = history.template_patch(template)
+        while True:
+            revision = history.new_revision(sts, template, number, history.revision_hash(data, collisions),
+                                            util.HASH_LABEL)
+            created = await self.revisions_writer.create(revision)
+            if created is not None:
+                return created, collisions
+            collisions += 1
 
     async def _truncate(self, sts: Obj, revisions: list[Obj], pods: list[Obj], live: set[str]) -> None:
         live |= {util.revision_of(p) for p in pods}

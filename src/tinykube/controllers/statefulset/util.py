@@ -26,6 +26,7 @@ Obj = dict[str, Any]
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 REVISION_LABEL = "controller-revision-hash"
+HASH_LABEL = "controller.kubernetes.io/hash"  # on the set's ControllerRevisions (ControllerRevisionHashLabel)
 MAX_ORDINAL = 2**31 - 1  # ordinals parse as int32
 RETAIN, DELETE = "Retain", "Delete"
 _POD_NAME = re.compile(r"^(.*)-([0-9]+)$")

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 from tinykube.machinery import errors
 from tinykube.machinery.errors import Cause, FieldErrors
 from tinykube.registry.kinds import (
-    apps, autoscaling, batch, claims, configdata, coordination, core, pod, rbac, replication, service,
+    apps, autoscaling, batch, claims, configdata, coordination, core, pod, rbac, replication, service, storage,
 )
 from tinykube.registry.kinds.pod import add_default_tolerations
 
@@ -50,6 +50,7 @@ DEFAULTERS: dict[tuple[str, str], Defaulter] = {
     ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.default_hpa,
     ("rbac.authorization.k8s.io", "RoleBinding"): rbac.default_subjects,
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): rbac.default_subjects,
+    ("storage.k8s.io", "StorageClass"): storage.default_storage_class,
 }
 
 VALIDATORS: dict[tuple[str, str], Validator] = {
@@ -80,6 +81,7 @@ VALIDATORS: dict[tuple[str, str], Validator] = {
     ("rbac.authorization.k8s.io", "ClusterRole"): rbac.validate_cluster_role,
     ("rbac.authorization.k8s.io", "RoleBinding"): rbac.validate_role_binding,
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): rbac.validate_cluster_role_binding,
+    ("storage.k8s.io", "StorageClass"): storage.validate_storage_class,
 }
 
 STATUS_VALIDATORS: dict[tuple[str, str], StatusValidator] = {
