@@ -9,9 +9,10 @@ from typing import Any, Callable
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
-from tinykube.apiserver import discovery, negotiation
+from tinykube.apiserver import discovery, negotiation, watch_ws
 from tinykube.apiserver.handlers import ResourceHandlers, parse_target
 from tinykube.apiserver.metrics import serve_metrics
 from tinykube.clock import Clock
@@ -19,6 +20,7 @@ from tinykube.machinery import errors
 from tinykube.machinery.errors import StatusError
 from tinykube.metrics.api import ClusterMetrics
 from tinykube.registry.objects import ObjectRegistry
+from tinykube.ui.routes import UIRoutes
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,10 @@ class APIServer:
         self.ready = ready
         self.handlers = ResourceHandlers(registry, clock)
         self.metrics: ClusterMetrics | None = None  # set once the components' caches exist
+        self.ui = UIRoutes()
         self.app = Starlette(routes=[
             Route("/{path:path}", self.dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
+            WebSocketRoute("/{path:path}", self.dispatch_websocket),
         ])
 
     # ------------------------------------------------------------------ entry
@@ -51,6 +55,8 @@ class APIServer:
         try:
             if path.rstrip("/") in PUBLIC_PATHS or path.startswith(("/livez/", "/readyz/", "/healthz/")):
                 return self.health(path)
+            if self.ui.handles(path):
+                return await self.ui.handle(request, path)
             self.authenticate(request)
             return await self.route(request, path)
         except StatusError as exc:
@@ -60,10 +66,25 @@ class APIServer:
             return status_response(errors.internal(str(exc)))
 
     def authenticate(self, request: Request) -> None:
+        if self.ui.cookie_user(request) is not None:  # the web view's session: acts as the admin
+            return
         header = request.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), self.token.encode()):
             raise errors.unauthorized()
+
+    async def dispatch_websocket(self, ws: WebSocket) -> None:
+        """Watches over WebSocket (what the web view uses: browsers cap HTTP connections per host)."""
+        path = "/" + ws.path_params.get("path", "")
+        if self.ui.websocket_user(ws) is None:
+            token = watch_ws.bearer_token(watch_ws.offered_protocols(ws))
+            if token is None:
+                scheme, _, token = ws.headers.get("authorization", "").partition(" ")
+                token = token if scheme.lower() == "bearer" else ""
+            if not hmac.compare_digest(token.strip().encode(), self.token.encode()):
+                await watch_ws.refuse(ws, errors.unauthorized())
+                return
+        await watch_ws.serve_watch(ws, self.handlers, path)
 
     def health(self, path: str) -> Response:
         if path.startswith("/version"):
