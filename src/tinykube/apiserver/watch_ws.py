@@ -36,7 +36,8 @@ def bearer_token(protocols: list[str]) -> str | None:
         if protocol.startswith(BEARER_PROTOCOL):
             encoded = protocol[len(BEARER_PROTOCOL):]
             try:
-                return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+                token = base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=b"-_", validate=True)
+                return token.decode() or None
             except (binascii.Error, UnicodeDecodeError):
                 return None
     return None

@@ -103,7 +103,7 @@ function DeploymentActions({ store, deployment, onError }) {
     <div class="actions-bar">
       <form onSubmit=${scale} class="inline">
         <label for=${`replicas-${id}`}>Replicas</label>
-        <input id=${`replicas-${id}`} class="replicas" type="number" min="0" value=${replicas}
+        <input id=${`replicas-${id}`} class="replicas" type="number" value=${replicas}
                onInput=${(e) => setReplicas(e.target.value)} />
         <button type="submit" class="scale">Scale</button>
       </form>
