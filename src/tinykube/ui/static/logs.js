@@ -45,6 +45,7 @@ export function Logs({ pod, onClose }) {
         <button type="button" onClick=${onClose}>Close</button>
       </header>
       ${error && html`<p class="error" role="alert">${error}</p>`}
+      ${!error && lines.length === 0 && html`<p class="help empty">No log lines yet${follow ? ": following" : ""}.</p>`}
       <pre class="log-lines" aria-live="polite">${lines.join("\n")}</pre>
     </aside>`;
 }

@@ -26,10 +26,10 @@ export function Timeline({ series, id }) {
   const shape = series.map((s) => s.name).join(",");
   useEffect(() => {
     const width = Math.max(300, holder.current.clientWidth || 600);
-    plot.current = new uPlot(options(series, width), alignedData(series, Date.now() / 1000), holder.current);
+    plot.current = new uPlot(options(series, width), alignedData(series), holder.current);
     return () => plot.current.destroy();
   }, [shape]);
-  useEffect(() => { plot.current?.setData(alignedData(series, Date.now() / 1000)); });
+  useEffect(() => { plot.current?.setData(alignedData(series)); });
   const points = JSON.stringify(series.map((s) => ({ name: s.name, revision: s.revision, points: s.points })));
   return html`
     <figure class="timeline" data-points=${points} aria-labelledby=${id}>
