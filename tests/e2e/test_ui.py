@@ -195,6 +195,8 @@ def test_one_time_link_works_once_and_its_cookie_only_for_the_page(uc: Cluster, 
     fresh.get(link)
     wait_for(fresh, "#tab-workloads")
     assert fresh.execute_script("return sessionStorage.getItem('tinykube.token')") is None  # the cookie did it
+    ns = create_namespace(uc)  # arrives through a watch: the cookie also opens the page's WebSockets
+    wait_for(fresh, f'#namespace option[value="{ns}"]')
     cookie = next(c for c in fresh.get_cookies() if c["name"] == "tinykube-ui-session")
     assert cookie["httpOnly"] and cookie["secure"]
     # The cookie authenticates only the page's same-origin requests, with the page's header.
