@@ -51,11 +51,11 @@ def login_with_token(d: webdriver.Chrome, c: Cluster, namespace: str = "default"
     wait_for(d, "#tab-workloads")
 
 
-def wait_for(d: webdriver.Chrome, css: str, timeout: float = 15.0):
+def wait_for(d: webdriver.Chrome, css: str, timeout: float = 30.0):
     return WebDriverWait(d, timeout, poll_frequency=0.05).until(lambda drv: drv.find_element(By.CSS_SELECTOR, css))
 
 
-def wait_until_js(d: webdriver.Chrome, script: str, timeout: float = 15.0, *args: Any) -> Any:
+def wait_until_js(d: webdriver.Chrome, script: str, timeout: float = 30.0, *args: Any) -> Any:
     return WebDriverWait(d, timeout, poll_frequency=0.05).until(lambda drv: drv.execute_script(script, *args))
 
 

@@ -70,8 +70,11 @@ class APIServer:
             return
         header = request.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), self.token.encode()):
+        if scheme.lower() != "bearer" or not self.token_ok(credential):
             raise errors.unauthorized()
+
+    def token_ok(self, credential: str) -> bool:
+        return hmac.compare_digest(credential.strip().encode(), self.token.encode())
 
     async def dispatch_websocket(self, ws: WebSocket) -> None:
         """Watches over WebSocket (what the web view uses: browsers cap HTTP connections per host)."""
@@ -81,7 +84,7 @@ class APIServer:
             if token is None:
                 scheme, _, token = ws.headers.get("authorization", "").partition(" ")
                 token = token if scheme.lower() == "bearer" else ""
-            if not hmac.compare_digest(token.strip().encode(), self.token.encode()):
+            if not self.token_ok(token):
                 await watch_ws.refuse(ws, errors.unauthorized())
                 return
         await watch_ws.serve_watch(ws, self.handlers, path)
