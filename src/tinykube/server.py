@@ -170,6 +170,7 @@ async def serve(config: ServerConfig) -> int:
                      tls.admin_key.read_bytes())
     ready.set()
     print(f"tinykube ready: {url} (kubeconfig: {kubeconfig})", flush=True)
+    print(f"tinykube web view (one-time login link): {api.ui.login_link(url)}", flush=True)
     try:
         await serving
     finally:

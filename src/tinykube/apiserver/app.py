@@ -6,12 +6,13 @@ import logging
 from typing import Any, Callable
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from tinykube.apiserver import discovery, negotiation
+from tinykube.apiserver import discovery, negotiation, watch_ws
 from tinykube.apiserver.authapi import AuthAPI
 from tinykube.apiserver.handlers import ResourceHandlers, parse_target
 from tinykube.apiserver.metrics import serve_metrics
@@ -27,6 +28,7 @@ from tinykube.machinery import errors
 from tinykube.machinery.errors import StatusError
 from tinykube.metrics.api import ClusterMetrics
 from tinykube.registry.objects import ObjectRegistry
+from tinykube.ui.routes import UIRoutes
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class APIServer:
         self.authorizer = Authorizer()  # its policy source is set once the informers exist
         self.auth_api = AuthAPI(registry, self.authenticator, self.authorizer, signer)
         self.metrics: ClusterMetrics | None = None  # set once the components' caches exist
+        self.ui = UIRoutes()
         self.app = Starlette(routes=[
             Route("/{path:path}", self.dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
             WebSocketRoute("/{path:path}", self.dispatch_websocket),
@@ -63,6 +66,8 @@ class APIServer:
         try:
             if path.rstrip("/") in PUBLIC_PATHS or path.startswith(("/livez/", "/readyz/", "/healthz/")):
                 return self.health(path)
+            if self.ui.handles(path):
+                return await self.ui.handle(request, path)
             user = await self.authenticate(request)
             await self.authorizer.check(user, request_attributes(request.method, path, request.query_params))
             request.state.user = user
@@ -75,28 +80,48 @@ class APIServer:
             return status_response(errors.internal(str(exc)))
 
     async def dispatch_websocket(self, ws: WebSocket) -> None:
-        """WebSocket upgrades: only pods' exec and portforward (`streams.py`) speak it."""
+        """WebSocket upgrades: pods' exec, attach and portforward (`streams.py`), and watches
+        (`watch_ws.py`, what the web view uses: browsers cap HTTP connections per host)."""
         from tinykube.apiserver.streams import STREAM_SUBRESOURCES, deny
 
-        parts = [p for p in ws.path_params.get("path", "").split("/") if p]
+        path = "/" + ws.path_params.get("path", "")
+        parts = [p for p in path.split("/") if p]
+        stream = len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "pods" \
+            and parts[6] in STREAM_SUBRESOURCES and self.handlers.streams is not None
         try:
             user = await self.authenticate(ws)
             # upstream (1.32) asks for `create` on pods/exec|attach|portforward for a WebSocket upgrade
-            await self.authorizer.check(user, request_attributes("POST", "/" + "/".join(parts), ws.query_params))
+            method = "POST" if stream else "GET"
+            await self.authorizer.check(user, request_attributes(method, path, ws.query_params))
             request_user.set(user)
-            if len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "pods" \
-                    and parts[6] in STREAM_SUBRESOURCES and self.handlers.streams is not None:
-                await self.handlers.streams.websocket(ws, parts[3], parts[5], parts[6])
-                return
-            raise self.not_found()
         except StatusError as exc:
-            await deny(ws, status_response(exc))
+            await (deny(ws, status_response(exc)) if stream else watch_ws.refuse(ws, exc))
+            return
+        if stream:
+            await self.handlers.streams.websocket(ws, parts[3], parts[5], parts[6])
+        else:
+            await watch_ws.serve_watch(ws, self.handlers, path)
 
     async def authenticate(self, request: Request | WebSocket) -> UserInfo:
-        """The request's user: who the credentials prove, or whom they may and do impersonate."""
-        user = await self.authenticator.authenticate(request.headers, request.scope.get("state") or {})
-        if impersonation.requested(request.headers):
-            user = await impersonation.impersonate(self.authorizer, user, request.headers)
+        """The request's user: who the credentials prove, or whom they may and do impersonate.
+        The web view's session cookie (only on its own same-origin requests) acts as the admin."""
+        if isinstance(request, WebSocket):
+            session_user = self.ui.websocket_user(request)
+            if session_user is not None:
+                return session_user
+            headers: Any = request.headers
+            token = watch_ws.bearer_token(watch_ws.offered_protocols(request))
+            if token is not None:  # a browser cannot set headers on a WebSocket: the token rides a subprotocol
+                headers = MutableHeaders(scope={"type": "websocket", "headers": list(request.headers.raw)})
+                headers["authorization"] = f"Bearer {token}"
+        else:
+            session_user = self.ui.cookie_user(request)
+            if session_user is not None:
+                return session_user
+            headers = request.headers
+        user = await self.authenticator.authenticate(headers, request.scope.get("state") or {})
+        if impersonation.requested(headers):
+            user = await impersonation.impersonate(self.authorizer, user, headers)
         return user
 
     async def _get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
