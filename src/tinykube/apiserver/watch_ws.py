@@ -26,6 +26,11 @@ STATUS_CLOSE_BASE = 4000
 
 
 def offered_protocols(ws: WebSocket) -> list[str]:
+    """The subprotocols the client offered: the ASGI scope lists them (uvicorn's wsproto server
+    does not keep the Sec-WebSocket-Protocol header among the scope's headers)."""
+    offered = ws.scope.get("subprotocols")
+    if offered:
+        return [str(p).strip() for p in offered]
     raw = ws.headers.get("sec-websocket-protocol", "")
     return [p.strip() for p in raw.split(",") if p.strip()]
 
