@@ -31,6 +31,7 @@ from tinykube.controllers.hpa.controller import HorizontalPodAutoscalerControlle
 from tinykube.controllers.job import JobController
 from tinykube.controllers.podgc import PodGarbageCollector
 from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS, ReplicaController
+from tinykube.controllers.resourcequota import ResourceQuotaController
 from tinykube.controllers.statefulset.controller import StatefulSetController
 from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
 from tinykube.kubelet.agent import NodeAgent
@@ -93,6 +94,7 @@ class Components:
         self.statefulsets = StatefulSetController(self.controller_client, clock, self.informers)
         self.daemonsets = DaemonSetController(self.controller_client, clock, self.informers)
         self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
+        self.resource_quotas = ResourceQuotaController(self.controller_client, clock, self.informers)
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
         self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339, self._usage)
@@ -147,7 +149,7 @@ class Components:
                         self.replication_controllers.run, self.garbage_collector.run,
                         self.deployments.run, self.statefulsets.run, self.daemonsets.run, self.jobs.run,
                         self.cronjobs.run, self.autoscalers.run,
-                        self.ttl_after_finished.run, *self.options.extra_controllers):
+                        self.ttl_after_finished.run, self.resource_quotas.run, *self.options.extra_controllers):
                 group.create_task(run())
 
     def start(self) -> list[asyncio.Task[None]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from tinykube.admission.chain import AdmissionChain, default_plugins
 from tinykube.apiserver.app import APIServer
 from tinykube.certs import ensure_tls
 from tinykube.clock import Clock
@@ -88,6 +89,7 @@ async def serve(config: ServerConfig) -> int:
     token = load_or_create_token(data_dir)
     store = await SqliteStore.open(data_dir / "state.db")
     registry = ObjectRegistry(store, clock, kind_hooks(clock))
+    registry.admission = AdmissionChain(default_plugins(registry))
     await bootstrap(registry)
     ready = asyncio.Event()
     api = APIServer(registry, clock, token, ready=ready.is_set)
