@@ -103,8 +103,16 @@ class ResourceQuotaAdmission(Plugin):
     def guard(self, attrs: Attributes) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locked(attrs.namespace)
 
+    async def _quotas(self, namespace: str) -> list[Obj]:
+        from tinykube.registry.objects import ListOptions
+        return (await self.registry.list(quotas_resource(), namespace, ListOptions()))["items"]
+
     @contextlib.asynccontextmanager
     async def _locked(self, namespace: str) -> AsyncIterator[None]:
+        """Only namespaces with quotas serialize their writes (the rest keep group commit)."""
+        if not await self._quotas(namespace):
+            yield
+            return
         async with namespace_lock(namespace):
             yield
 
@@ -116,10 +124,8 @@ class ResourceQuotaAdmission(Plugin):
         return rl.subtract(new, qu.usage(res.group, res.plural, attrs.old, now))
 
     async def validate(self, attrs: Attributes) -> None:
-        from tinykube.registry.objects import ListOptions
-
         res = attrs.resource
-        quotas = (await self.registry.list(quotas_resource(), attrs.namespace, ListOptions()))["items"]
+        quotas = await self._quotas(attrs.namespace)
         if not quotas:
             return
         now = self.registry.clock.time()
