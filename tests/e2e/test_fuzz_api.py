@@ -174,3 +174,18 @@ def test_oversized_nested_and_malformed_bodies_are_4xx(fc: Cluster):
                             (b'{"metadata": 1}', "application/merge-patch+json")):
             r = http.patch(f"{path}/cm", content=body, headers={"Content-Type": ctype})
             assert 400 <= r.status_code < 500, (body, r.status_code, r.text)
+
+
+@pytest.mark.parametrize("body", [
+    {"preconditions": 287136037899829}, {"preconditions": "x"}, {"preconditions": {"uid": 5}},
+    {"gracePeriodSeconds": "soon"}, {"gracePeriodSeconds": True}, {"dryRun": "All"}, {"dryRun": [1]},
+    {"orphanDependents": "yes"}, {"propagationPolicy": 3},
+])
+def test_delete_options_with_wrong_types_are_400(fc: Cluster, body: dict):
+    """Regression (found by schemathesis): these DeleteOptions bodies answered 500."""
+    with fc.http() as http:
+        r = http.request("DELETE", f"/api/v1/namespaces/{NS}/configmaps/cm", json=body)
+        assert r.status_code == 400, r.text
+        assert "cannot unmarshal" in r.json()["message"]
+        r = http.request("DELETE", f"/api/v1/namespaces/{NS}/persistentvolumeclaims", json=body)
+        assert r.status_code == 400, r.text
