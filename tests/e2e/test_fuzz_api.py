@@ -13,7 +13,7 @@ import pytest
 
 from helpers import Cluster, running_cluster
 
-EXAMPLES = int(os.environ.get("TINYKUBE_FUZZ_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("TINYKUBE_FUZZ_EXAMPLES", "2"))
 GROUP_VERSIONS = ("api/v1", "apis/apps/v1")
 # streaming and long-running endpoints: not request/response, fuzzed elsewhere or not at all
 SKIPPED_SUFFIXES = ("/exec", "/attach", "/portforward", "/proxy", "/log")
