@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import uvicorn
@@ -93,7 +94,9 @@ async def serve(config: ServerConfig) -> int:
     await bootstrap(registry)
     ready = asyncio.Event()
     api = APIServer(registry, clock, token, ready=ready.is_set)
-    tls = ensure_tls(data_dir / "pki", clock.now(), config.bind_address)
+    # clients check certificates against wall time: a scaled clock runs ahead of it
+    tls = ensure_tls(data_dir / "pki", datetime.fromtimestamp(clock.real_time(), tz=timezone.utc),
+                     config.bind_address)
     uv_config = uvicorn.Config(api.app, host=config.bind_address, port=config.port, log_level="warning",
                                access_log=False, lifespan="off", timeout_graceful_shutdown=2,
                                timeout_keep_alive=75, ssl_certfile=str(tls.serving_cert),
