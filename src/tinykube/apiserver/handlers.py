@@ -437,7 +437,7 @@ class ResourceHandlers:
                                                        list_options(request.query_params), opts)
         return self.respond(request, result, 200)
 
-    async def _delete_options(self, request: Request) -> DeleteOptions:  # noqa: C901
+    async def _delete_options(self, request: Request) -> DeleteOptions:
         params = request.query_params
         raw = await request.body()
         body: dict[str, Any] = {}
