@@ -33,6 +33,7 @@ from tinykube.controllers.job import JobController
 from tinykube.controllers.podgc import PodGarbageCollector
 from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS, ReplicaController
 from tinykube.controllers.rootcacert import RootCACertPublisher
+from tinykube.controllers.resourcequota import ResourceQuotaController
 from tinykube.controllers.statefulset.controller import StatefulSetController
 from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
 from tinykube.controllers.volume.binder import PersistentVolumeController
@@ -107,6 +108,7 @@ class Components:
         self.root_ca_publisher = RootCACertPublisher(self.controller_client, clock, self.informers, options.ca_pem)
         self.volume_binder = PersistentVolumeController(self.controller_client, clock, self.informers)
         self.storage_protection = ProtectionController(self.controller_client, clock, self.informers)
+        self.resource_quotas = ResourceQuotaController(self.controller_client, clock, self.informers)
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
         self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339, self._usage)
@@ -178,7 +180,7 @@ class Components:
                         self.deployments.run, self.statefulsets.run, self.daemonsets.run, self.jobs.run,
                         self.cronjobs.run, self.autoscalers.run, self.volume_binder.run, self.storage_protection.run,
                         self.ttl_after_finished.run, self.role_aggregation.run, self.root_ca_publisher.run,
-                        *self.options.extra_controllers):
+                        self.resource_quotas.run, *self.options.extra_controllers):
                 group.create_task(run())
 
     def start(self) -> list[asyncio.Task[None]]:

@@ -9,13 +9,13 @@ import signal
 import ssl
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import uvicorn
 
+from tinykube.admission.chain import AdmissionChain, default_plugins
 from tinykube.apiserver.app import APIServer
-from tinykube.auth.admission import chain as admission_chain, pod_admission
-from tinykube.auth.escalation import escalation_admission
 from tinykube.auth.authorizer import InformerPolicy
 from tinykube.auth.bootstrap import ensure_bootstrap_policy
 from tinykube.auth.tokens import TokenSigner, load_or_create_key
@@ -125,9 +125,10 @@ async def serve(config: ServerConfig) -> int:
     ready = asyncio.Event()
     signer = TokenSigner(load_or_create_key(data_dir / "pki" / "sa.key"), clock.time)
     api = APIServer(registry, clock, token, signer, ready=ready.is_set)
-    registry.hooks.admit = admission_chain(pod_admission(registry, clock),
-                                           escalation_admission(api.authorizer, registry))
-    tls = ensure_tls(data_dir / "pki", clock.now(), config.bind_address)
+    registry.admission = AdmissionChain(default_plugins(registry, clock, api.authorizer))
+    # clients check certificates against wall time: a scaled clock runs ahead of it
+    tls = ensure_tls(data_dir / "pki", datetime.fromtimestamp(clock.real_time(), tz=timezone.utc),
+                     config.bind_address)
     from uvicorn.config import HTTP_PROTOCOLS
     from uvicorn.importer import import_from_string
     # wsproto: kubectl's port-forward subprotocol ("SPDY/3.1+portforward.k8s.io") is not an RFC

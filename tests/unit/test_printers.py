@@ -99,7 +99,7 @@ EXPECTED_COLUMNS = {
                                      ("VolumeAttributesClass", S, 0), ("Age", S, 0), ("VolumeMode", S, 1)],
     ("", "replicationcontrollers"): [("Name", S, 0), ("Desired", I, 0), ("Current", I, 0), ("Ready", I, 0),
                                      ("Age", S, 0), *TEMPLATE_WIDE],
-    ("", "resourcequotas"): [("Name", S, 0), ("Request", S, 0), ("Limit", S, 0), ("Age", S, 0)],
+    ("", "resourcequotas"): [("Name", S, 0), ("Age", S, 0), ("Request", S, 0), ("Limit", S, 0)],
     ("", "limitranges"): [("Name", S, 0), ("Created At", "date", 0)],
     ("apps", "deployments"): [("Name", S, 0), ("Ready", S, 0), ("Up-to-date", S, 0), ("Available", S, 0),
                               ("Age", S, 0), *TEMPLATE_WIDE],
@@ -588,8 +588,8 @@ def test_resource_quota_cells() -> None:
                                  "requests.memory": "4Gi"},
                         "used": {"requests.cpu": "500m", "limits.cpu": "1", "pods": "3", "limits.memory": "1Gi"}}}
     assert row_cells("", "resourcequotas", quota, NOW) == [
-        "compute", "pods: 3/10, requests.cpu: 500m/4, requests.memory: 0/4Gi",
-        "limits.cpu: 1/8, limits.memory: 1Gi/8Gi", "30h"]
+        "compute", "30h", "pods: 3/10, requests.cpu: 500m/4, requests.memory: 0/4Gi",
+        "limits.cpu: 1/8, limits.memory: 1Gi/8Gi"]
 
 
 def test_limit_ranges_use_the_default_table() -> None:

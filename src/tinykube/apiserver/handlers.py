@@ -451,6 +451,7 @@ class ResourceHandlers:
             if not isinstance(decoded, dict):
                 raise errors.bad_request("DeleteOptions must be an object")
             body = decoded
+            _check_delete_options(body)
         grace = body.get("gracePeriodSeconds", params.get("gracePeriodSeconds"))
         policy = body.get("propagationPolicy") or params.get("propagationPolicy", "")
         if not policy and (body.get("orphanDependents") is True or _bool(params, "orphanDependents")):
@@ -545,3 +546,40 @@ class ResourceHandlers:
                                  negotiation.decode_object(raw, content_type))
         return self.respond(request, status, 201)
 
+
+
+_DELETE_OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "gracePeriodSeconds": (int, type(None)), "propagationPolicy": (str, type(None)),
+    "orphanDependents": (bool, type(None)), "preconditions": (dict, type(None)), "dryRun": (list, type(None)),
+    "kind": (str, type(None)), "apiVersion": (str, type(None)),
+}
+_GO_TYPE = {"gracePeriodSeconds": "int64", "propagationPolicy": "v1.DeletionPropagation",
+            "orphanDependents": "bool", "preconditions": "v1.Preconditions", "dryRun": "[]string",
+            "kind": "string", "apiVersion": "string"}
+
+
+def _json_kind(value: Any) -> str:
+    """encoding/json's name for a JSON value's type, as its unmarshal errors say it."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "value")
+
+
+def _check_delete_options(body: dict[str, Any]) -> None:
+    """A DeleteOptions body with wrongly typed fields is a 400, as Go's decoder refuses it."""
+    def refuse(field: str, value: Any) -> None:
+        raise errors.bad_request(f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                                 f"DeleteOptions.{field} of type {_GO_TYPE[field]}")
+    for field, types in _DELETE_OPTION_TYPES.items():
+        value = body.get(field)
+        if field in body and (not isinstance(value, types) or (field == "gracePeriodSeconds" and isinstance(value, bool))):
+            refuse(field, value)
+    for key in ("uid", "resourceVersion"):
+        value = (body.get("preconditions") or {}).get(key)
+        if value is not None and not isinstance(value, str):
+            raise errors.bad_request(f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                                     f"Preconditions.preconditions.{key} of type string")
+    if any(not isinstance(item, str) for item in body.get("dryRun") or []):
+        refuse("dryRun", body["dryRun"])

@@ -114,14 +114,3 @@ def pod_admission(registry: Any, clock: Any) -> Callable[[Any, str, Obj], Awaita
             await admit_pod(obj, namespace, lookup)
 
     return admit
-
-
-Admission = Callable[[Any, str, Obj, "Obj | None"], Awaitable[None]]
-
-
-def chain(*plugins: Admission) -> Admission:
-    """Run admission plugins in order, as upstream's admission chain."""
-    async def admit(res: Any, namespace: str, obj: Obj, old: Obj | None) -> None:
-        for plugin in plugins:
-            await plugin(res, namespace, obj, old)
-    return admit

@@ -33,7 +33,6 @@ def kind_hooks(clock: Clock) -> Hooks:
                               api_version=res.api_version, now=clock.rfc3339(),
                               subresource=subresource if subresource in ("status", "scale") else "")
 
-    from tinykube.registry.storageadmission import admit_storage
 
     return Hooks(apply_defaults=apply_defaults, validate=validate, validate_status=validate_status,
-                 track_fields=track_fields, admit_create=admit_storage)
+                 track_fields=track_fields)

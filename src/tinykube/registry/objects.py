@@ -13,10 +13,11 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Callable
 
 import orjson
 
+from tinykube.admission.chain import AdmissionChain, Attributes
 from tinykube.clock import Clock, format_time
 from tinykube.machinery import errors
 from tinykube.machinery.errors import Cause, StatusError
@@ -81,11 +82,6 @@ class Hooks:
     validate_status: Callable[[Resource, dict[str, Any], dict[str, Any]], list[Cause]] = lambda res, obj, old: []
     track_fields: Callable[[Resource, dict[str, Any] | None, dict[str, Any], str, str, str], None] = \
         lambda res, old, new, manager, operation, subresource: None
-    # admission on create (old None) and update, after defaults: (res, namespace, new, old); it may
-    # mutate (the ServiceAccount plugin on pods) or refuse (RBAC escalation prevention)
-    admit: Callable[[Resource, str, dict[str, Any], dict[str, Any] | None], Awaitable[None]] | None = None
-    # mutating admission on create, with the registry to read other objects (None: none)
-    admit_create: Callable[[Any, Resource, dict[str, Any]], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -179,10 +175,12 @@ def _namespace_finalizers(obj: dict[str, Any]) -> list[str]:
 class ObjectRegistry:
     """All kinds' objects over one `Store`."""
 
-    def __init__(self, store: Store, clock: Clock, hooks: Hooks | None = None) -> None:
+    def __init__(self, store: Store, clock: Clock, hooks: Hooks | None = None,
+                 admission: AdmissionChain | None = None) -> None:
         self.store = store
         self.clock = clock
         self.hooks = hooks or Hooks()
+        self.admission = admission or AdmissionChain()
 
     # ------------------------------------------------------------------ helpers
 
@@ -296,8 +294,6 @@ class ObjectRegistry:
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
-        if self.hooks.admit_create is not None:
-            await self.hooks.admit_create(self, res, obj)
         for attempt in range(8):
             candidate = json_copy(obj)
             created = await self._create_once(res, namespace, candidate, opts, attempt < 7, track_fields)
@@ -321,27 +317,27 @@ class ObjectRegistry:
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
         self.hooks.apply_defaults(res, obj)  # decoding defaults first, as upstream
-        if self.hooks.admit is not None:
-            await self.hooks.admit(res, namespace, obj, None)
-            self.hooks.apply_defaults(res, obj)
         lifecycle.prepare_for_create(res, obj)
+        attrs = Attributes("CREATE", res, namespace, name, obj, None, opts.dry_run)
+        await self.admission.mutate(attrs)  # mutating admission before validation, as upstream
         causes = self._validate_meta(res, obj) + self.hooks.validate(res, obj, None)
         if causes:
             raise self._invalid(res, name, causes)
         await self._namespace_must_accept(res, namespace, name)
         if track_fields:
             self.hooks.track_fields(res, None, obj, opts.field_manager, "Update", "")
-        if opts.dry_run:
-            exists = await self.store.get(self._key(res, namespace, name))
-            if exists is not None:
-                raise errors.already_exists(res.group, res.plural, name)
-            return obj
-        try:
-            kv = await self.store.create(self._key(res, namespace, name), self._encode(res, obj))
-        except KeyExistsError:
-            if generated and retry_name:
-                return None
-            raise errors.already_exists(res.group, res.plural, name) from None
+        async with self.admission.validating(attrs):
+            if opts.dry_run:
+                exists = await self.store.get(self._key(res, namespace, name))
+                if exists is not None:
+                    raise errors.already_exists(res.group, res.plural, name)
+                return obj
+            try:
+                kv = await self.store.create(self._key(res, namespace, name), self._encode(res, obj))
+            except KeyExistsError:
+                if generated and retry_name:
+                    return None
+                raise errors.already_exists(res.group, res.plural, name) from None
         obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
         return obj
 
@@ -395,14 +391,14 @@ class ObjectRegistry:
             unchanged = codec.encode(new) == codec.encode(current)
             if unchanged:
                 return current
-            if self.hooks.admit is not None and not subresource:
-                await self.hooks.admit(res, namespace, new, current)
             if opts.dry_run:
                 return new
             if self._should_delete_now(new):
                 return await self._delete_stored(res, key, kv.mod_revision, current, name)
+            attrs = Attributes("UPDATE", res, namespace, name, new, current, subresource=subresource)
             try:
-                stored = await self.store.update(key, self._encode(res, new), kv.mod_revision)
+                async with self.admission.validating(attrs):
+                    stored = await self.store.update(key, self._encode(res, new), kv.mod_revision)
             except RevisionMismatchError:
                 if expected_revision:
                     raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE) from None

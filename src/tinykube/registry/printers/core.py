@@ -294,10 +294,10 @@ def rc_cells(rc: Obj, now: datetime) -> Cells:
 
 QUOTA_COLUMNS = (
     name_col(),
+    age_col(),
     ColumnSpec("Request", text="Request represents a minimum amount of cpu/memory that a container may consume."),
     ColumnSpec("Limit", text="Limits control the maximum amount of cpu/memory that a container may use "
                              "independent of contention on the node."),
-    age_col(),
 )
 
 
@@ -310,7 +310,7 @@ def quota_cells(quota: Obj, now: datetime) -> Cells:
     for resource in sorted(hard):
         target = limits if resource.split(".")[0] == "limits" and "." in resource else requests
         target.append(f"{resource}: {quantity(used.get(resource))}/{quantity(hard[resource])}")
-    return [name_of(quota), ", ".join(requests), ", ".join(limits), age(quota, now)]
+    return [name_of(quota), age(quota, now), ", ".join(requests), ", ".join(limits)]
 
 
 PRINTERS = {

@@ -1,0 +1,1 @@
+"""ResourceQuota: what objects use (`usage.py`, pure), admission that charges it (`admission.py`)."""
