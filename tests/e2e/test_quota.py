@@ -77,7 +77,8 @@ def quota_used(c: Cluster, ns: str, name: str) -> dict:
 def test_quota_exceeded_and_status_used(qc: Cluster, ns: str):
     qc.kubectl("create", "quota", "q", "--hard=pods=2,configmaps=3,secrets=5,requests.cpu=2,limits.cpu=2",
                "-n", ns)
-    wait_until(lambda: quota_used(qc, ns, "q").get("configmaps") == "0", timeout=30)
+    # every namespace holds the published kube-root-ca.crt ConfigMap, which counts as upstream's does
+    wait_until(lambda: quota_used(qc, ns, "q").get("configmaps") == "1", timeout=30)
     for name in ("a", "b"):
         qc.kubectl("apply", "-n", ns, "-f", "-", input=pod_yaml(name, "{limits: {cpu: 500m}}"))
     out = qc.kubectl("create", "-n", ns, "-f", "-", input=pod_yaml("c", "{limits: {cpu: 500m}}"), check=False)
@@ -89,11 +90,11 @@ def test_quota_exceeded_and_status_used(qc: Cluster, ns: str):
         in missing.stderr
     qc.kubectl("create", "configmap", "one", "-n", ns)
     used = lambda: quota_used(qc, ns, "q")  # noqa: E731
-    wait_until(lambda: used() == {"pods": "2", "configmaps": "1", "secrets": "0", "requests.cpu": "1",
+    wait_until(lambda: used() == {"pods": "2", "configmaps": "2", "secrets": "0", "requests.cpu": "1",
                                   "limits.cpu": "1"}, timeout=30)
     rows = qc.kubectl("get", "quota", "-n", ns).stdout.splitlines()
     assert rows[0].split() == ["NAME", "AGE", "REQUEST", "LIMIT"]
-    assert "configmaps: 1/3, pods: 2/2, requests.cpu: 1/2, secrets: 0/5" in rows[1]
+    assert "configmaps: 2/3, pods: 2/2, requests.cpu: 1/2, secrets: 0/5" in rows[1]
     assert rows[1].rstrip().endswith("limits.cpu: 1/2")
     described = qc.kubectl("describe", "quota", "q", "-n", ns).stdout
     assert "pods          2     2" in described or any(
@@ -105,7 +106,7 @@ def test_quota_exceeded_and_status_used(qc: Cluster, ns: str):
 
 
 def test_concurrent_creates_never_both_take_the_last_slot(qc: Cluster, ns: str):
-    qc.kubectl("create", "quota", "q", "--hard=configmaps=4", "-n", ns)
+    qc.kubectl("create", "quota", "q", "--hard=configmaps=5", "-n", ns)  # 4 besides kube-root-ca.crt
     results: list[int] = []
 
     def create(i: int) -> None:
@@ -119,9 +120,9 @@ def test_concurrent_creates_never_both_take_the_last_slot(qc: Cluster, ns: str):
         t.join()
     with qc.http() as http:
         items = http.get(f"/api/v1/namespaces/{ns}/configmaps").json()["items"]
-    assert len(items) == 4, [i["metadata"]["name"] for i in items]
+    assert len(items) == 5, [i["metadata"]["name"] for i in items]
     assert sorted(set(results)) == [201, 403]
-    wait_until(lambda: quota_used(qc, ns, "q").get("configmaps") == "4", timeout=30)
+    wait_until(lambda: quota_used(qc, ns, "q").get("configmaps") == "5", timeout=30)
 
 
 def test_deployment_blocked_by_quota(qc: Cluster, ns: str):
