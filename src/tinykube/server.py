@@ -22,7 +22,9 @@ from tinykube.kubelet.podlogs import PodLogs
 from tinykube.kubeconfig import load_or_create_token, write_kubeconfig
 from tinykube.machinery.errors import StatusError
 from tinykube.registry.hooks import kind_hooks
+from tinykube.network.builtin import ensure_builtin_services
 from tinykube.registry.objects import ObjectRegistry, WriteOptions
+from tinykube.registry.serviceips import ServiceAllocator, parse_cidr, parse_port_range, store_lister
 from tinykube.registry.resources import RESOURCE_INDEX
 from tinykube.storage.sqlite import SqliteStore
 
@@ -39,6 +41,10 @@ class ServerConfig:
     bind_address: str = "127.0.0.1"
     kubeconfig: Path | None = None
     time_scale: float = 1.0
+    service_cidr: str = "10.96.0.0/12"  # --service-cluster-ip-range
+    node_port_range: str = "30000-32767"  # --service-node-port-range
+    cluster_dns_port: int = 0  # --cluster-dns-port: the loopback DNS port (0: any free one)
+    cluster_domain: str = "cluster.local"
     components: ComponentOptions = field(default_factory=ComponentOptions)
 
 
@@ -87,8 +93,11 @@ async def serve(config: ServerConfig) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     token = load_or_create_token(data_dir)
     store = await SqliteStore.open(data_dir / "state.db")
-    registry = ObjectRegistry(store, clock, kind_hooks(clock))
+    network = parse_cidr(config.service_cidr)
+    allocator = ServiceAllocator(store_lister(store), network, parse_port_range(config.node_port_range))
+    registry = ObjectRegistry(store, clock, kind_hooks(clock, allocator))
     await bootstrap(registry)
+    await ensure_builtin_services(registry, network, config.bind_address, config.port)
     ready = asyncio.Event()
     api = APIServer(registry, clock, token, ready=ready.is_set)
     tls = ensure_tls(data_dir / "pki", clock.now(), config.bind_address)

@@ -130,15 +130,18 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True),
     # events.k8s.io/v1 (the same objects as core/v1 events, another shape)
     Resource("events.k8s.io", "v1", "events", "Event", True, ("ev",)),
+    # discovery.k8s.io/v1: EndpointSlices, kept by the EndpointSlice controller (controllers/endpoints/)
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
     # metrics.k8s.io/v1beta1: resource usage as metrics-server serves it (kubectl top, the HPA)
     Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=("get", "list"), stored=False),
     Resource("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=("get", "list"), stored=False),
 )
 
 # Order in which groups appear in discovery (upstream lists core first, then by priority).
-GROUP_ORDER = ("", "apps", "events.k8s.io", "autoscaling", "batch", "coordination.k8s.io", "metrics.k8s.io")
+GROUP_ORDER = ("", "apps", "events.k8s.io", "autoscaling", "batch", "coordination.k8s.io", "discovery.k8s.io",
+               "metrics.k8s.io")
 PREFERRED_VERSION = {"": "v1", "apps": "v1", "batch": "v1", "autoscaling": "v2",
-                     "coordination.k8s.io": "v1", "events.k8s.io": "v1", "metrics.k8s.io": "v1beta1"}
+                     "coordination.k8s.io": "v1", "discovery.k8s.io": "v1", "events.k8s.io": "v1", "metrics.k8s.io": "v1beta1"}
 
 
 @dataclass

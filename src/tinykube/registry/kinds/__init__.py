@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 from tinykube.machinery import errors
 from tinykube.machinery.errors import Cause, FieldErrors
 from tinykube.registry.kinds import (
-    apps, autoscaling, batch, claims, configdata, coordination, core, pod, replication, service,
+    apps, autoscaling, batch, claims, configdata, coordination, core, discovery, pod, replication, service,
 )
 from tinykube.registry.kinds.pod import add_default_tolerations
 
@@ -48,6 +48,7 @@ DEFAULTERS: dict[tuple[str, str], Defaulter] = {
     ("batch", "Job"): batch.default_job,
     ("batch", "CronJob"): batch.default_cron_job,
     ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.default_hpa,
+    ("discovery.k8s.io", "EndpointSlice"): discovery.default_endpoint_slice,
 }
 
 VALIDATORS: dict[tuple[str, str], Validator] = {
@@ -74,6 +75,7 @@ VALIDATORS: dict[tuple[str, str], Validator] = {
     ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.validate_hpa,
     ("coordination.k8s.io", "Lease"): coordination.validate_lease,
     ("events.k8s.io", "Event"): core.validate_events_api_event,
+    ("discovery.k8s.io", "EndpointSlice"): discovery.validate_endpoint_slice,
 }
 
 STATUS_VALIDATORS: dict[tuple[str, str], StatusValidator] = {
