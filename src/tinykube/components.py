@@ -26,6 +26,8 @@ from tinykube.controllers.cronjob import CronJobController
 from tinykube.controllers.daemonset.controller import DaemonSetController
 from tinykube.controllers.nodelifecycle import NodeLifecycleController
 from tinykube.controllers.deployment.controller import DeploymentController
+from tinykube.controllers.endpoints.endpoints import EndpointsController
+from tinykube.controllers.endpoints.slices import EndpointSliceController
 from tinykube.controllers.garbagecollector import GarbageCollector
 from tinykube.controllers.hpa.controller import HorizontalPodAutoscalerController
 from tinykube.controllers.job import JobController
@@ -93,6 +95,8 @@ class Components:
         self.statefulsets = StatefulSetController(self.controller_client, clock, self.informers)
         self.daemonsets = DaemonSetController(self.controller_client, clock, self.informers)
         self.ttl_after_finished = TTLAfterFinishedController(self.controller_client, clock, self.informers)
+        self.endpoints = EndpointsController(self.controller_client, clock, self.informers)
+        self.endpoint_slices = EndpointSliceController(self.controller_client, clock, self.informers)
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
         self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339, self._usage)
@@ -147,7 +151,8 @@ class Components:
                         self.replication_controllers.run, self.garbage_collector.run,
                         self.deployments.run, self.statefulsets.run, self.daemonsets.run, self.jobs.run,
                         self.cronjobs.run, self.autoscalers.run,
-                        self.ttl_after_finished.run, *self.options.extra_controllers):
+                        self.ttl_after_finished.run, self.endpoints.run, self.endpoint_slices.run,
+                        *self.options.extra_controllers):
                 group.create_task(run())
 
     def start(self) -> list[asyncio.Task[None]]:
