@@ -35,12 +35,15 @@ from tinykube.controllers.podgc import PodGarbageCollector
 from tinykube.controllers.replicaset import REPLICASETS, REPLICATION_CONTROLLERS, ReplicaController
 from tinykube.controllers.statefulset.controller import StatefulSetController
 from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
+from tinykube.dns.server import ClusterDNS
 from tinykube.kubelet.agent import NodeAgent
 from tinykube.kubelet.runtime import Runtime
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.metrics.api import ClusterMetrics
 from tinykube.metrics.processes import ProcessUsage
 from tinykube.metrics.usage import Usage, simulated_usage
+from tinykube.network.addresses import LoopbackAddresses
+from tinykube.network.proxy import ServiceProxy
 from tinykube.registry.objects import ObjectRegistry
 from tinykube.scheduler.scheduler import Scheduler
 
@@ -58,6 +61,9 @@ class ComponentOptions:
     data_dir: Path | None = None  # where the process runtime keeps pod logs (DATA_DIR/pods)
     max_pods: int = 110  # the local node's pod capacity when it is registered
     extra_controllers: list[Callable[..., Awaitable[None]]] = field(default_factory=list)
+    cluster_dns_port: int = 0  # the DNS server's loopback port (0: any free one)
+    cluster_dns_ip: str = "10.96.0.10"  # kube-dns's ClusterIP, served on port 53 when root
+    cluster_domain: str = "cluster.local"
 
 
 def local_node_name() -> str:
@@ -104,6 +110,11 @@ class Components:
         self.autoscalers = HorizontalPodAutoscalerController(self.controller_client, clock, self.informers,
                                                              self.metrics)
         kubelet_client = LocalClient(registry, "kubelet")
+        self.addresses = LoopbackAddresses((options.data_dir or Path.home() / ".tinykube") / "service-addresses")
+        self.dns = ClusterDNS(self.informers, options.cluster_domain)
+        # the node's service proxy forwards to pod IPs, which are real only for process pods
+        self.proxy = ServiceProxy(self.informers, self.addresses) \
+            if options.local_node and options.local_runtime == "process" else None
         self.agent = NodeAgent(kubelet_client, clock, self.informers,
                                local_node=local_node_name() if options.local_node else None,
                                sim_nodes=options.sim_nodes, stages=options.stages, max_pods=options.max_pods,
@@ -155,9 +166,23 @@ class Components:
                         *self.options.extra_controllers):
                 group.create_task(run())
 
+    async def start_dns(self) -> int:
+        """Serve cluster DNS on 127.0.0.1 (returns the port) and, as root, on kube-dns's ClusterIP:53."""
+        self.addresses.cleanup_stale()
+        port = await self.dns.listen("127.0.0.1", self.options.cluster_dns_port)
+        ip = self.options.cluster_dns_ip
+        if self.addresses.add(ip):
+            self.addresses.reserved.add(ip)
+            try:
+                await self.dns.listen(ip, 53)
+            except OSError as exc:
+                log.warning("cluster DNS: cannot listen on %s:53 (%s); the loopback port still answers", ip, exc)
+        return port
+
     def start(self) -> list[asyncio.Task[None]]:
         self.informers.start()
-        return [asyncio.create_task(self.agent.run(), name="node-agent"),
+        extra = [asyncio.create_task(self.proxy.run(), name="service-proxy")] if self.proxy else []
+        return [*extra, asyncio.create_task(self.agent.run(), name="node-agent"),
                 asyncio.create_task(self.elector("kube-scheduler").run(self.scheduler.run), name="scheduler"),
                 asyncio.create_task(self.elector("kube-controller-manager").run(self._controller_manager),
                                     name="controller-manager")]
@@ -170,4 +195,6 @@ class Components:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+        await self.dns.close()
+        self.addresses.remove_all()
         await self.informers.stop()

@@ -22,7 +22,7 @@ from tinykube.kubelet.podlogs import PodLogs
 from tinykube.kubeconfig import load_or_create_token, write_kubeconfig
 from tinykube.machinery.errors import StatusError
 from tinykube.registry.hooks import kind_hooks
-from tinykube.network.builtin import ensure_builtin_services
+from tinykube.network.builtin import dns_service_ip, ensure_builtin_services
 from tinykube.registry.objects import ObjectRegistry, WriteOptions
 from tinykube.registry.serviceips import ServiceAllocator, parse_cidr, parse_port_range, store_lister
 from tinykube.registry.resources import RESOURCE_INDEX
@@ -114,11 +114,21 @@ async def serve(config: ServerConfig) -> int:
                   asyncio.create_task(run_namespace_controller(registry, clock))]
     if config.components.data_dir is None:
         config.components.data_dir = data_dir
+    config.components.cluster_dns_port = config.cluster_dns_port
+    config.components.cluster_dns_ip = dns_service_ip(network)
+    config.components.cluster_domain = config.cluster_domain
     components = Components(registry, clock, server_identity(data_dir), config.components)
     api.metrics = components.metrics
     api.handlers.pod_logs = PodLogs(data_dir / "pods", clock, components.process_runtime,
                                     components.agent.local_node)
     component_tasks = components.start()
+    try:
+        dns_port = await components.start_dns()
+    except OSError as exc:
+        print(f"error: cluster DNS on 127.0.0.1:{config.cluster_dns_port}: {exc}", file=sys.stderr)
+        await components.stop(component_tasks)
+        await store.close()
+        return 1
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(0.02)
@@ -130,6 +140,7 @@ async def serve(config: ServerConfig) -> int:
     kubeconfig = (config.kubeconfig or data_dir / "kubeconfig.yaml").expanduser()
     write_kubeconfig(kubeconfig, url, token, tls.ca_cert.read_bytes())
     ready.set()
+    print(f"cluster DNS: 127.0.0.1:{dns_port} (kube-dns {config.components.cluster_dns_ip}:53 when root)", flush=True)
     print(f"tinykube ready: {url} (kubeconfig: {kubeconfig})", flush=True)
     try:
         await serving
