@@ -19,8 +19,9 @@ SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
 def dns_service_ip(network: ipaddress.IPv4Network) -> str:
-    """kubeadm's choice: the tenth address of the service range (10.96.0.10)."""
-    return str(network.network_address + 10)
+    """kubeadm's choice: the tenth address of the service range (10.96.0.10), or the last one of
+    a range too small for that."""
+    return str(network.network_address + min(10, network.num_addresses - 2))
 
 
 def kubernetes_service(ip: str) -> dict[str, Any]:
