@@ -148,6 +148,12 @@ def create_namespace(c: Cluster) -> str:
     return name
 
 
+def apply_manifest(c: Cluster, ns: str, manifest: str) -> None:
+    """`kubectl apply -n ns -f -` of an indented YAML manifest."""
+    import textwrap
+    c.kubectl("apply", "-n", ns, "-f", "-", input=textwrap.dedent(manifest))
+
+
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while True:

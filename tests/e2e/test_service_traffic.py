@@ -9,12 +9,11 @@ import json
 import os
 import random
 import re
-import textwrap
 
 import httpx
 import pytest
 
-from helpers import Cluster, create_namespace, running_cluster, wait_until
+from helpers import Cluster, apply_manifest as apply, create_namespace, running_cluster, wait_until
 
 SUBNET = f"10.{random.randint(97, 110)}.{random.randint(0, 255)}.0/24"
 root = pytest.mark.skipif(os.geteuid() != 0, reason="ClusterIPs are bound on lo only as root")
@@ -30,10 +29,6 @@ def proc(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def ns(proc: Cluster) -> str:
     return create_namespace(proc)
-
-
-def apply(c: Cluster, ns: str, manifest: str) -> None:
-    c.kubectl("apply", "-n", ns, "-f", "-", input=textwrap.dedent(manifest))
 
 
 def svc(c: Cluster, ns: str, name: str) -> dict:

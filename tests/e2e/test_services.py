@@ -9,7 +9,6 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 
 import dns.message
 import dns.query
@@ -17,7 +16,10 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from helpers import Cluster, WatchRecorder, create_namespace, is_ready, new_cluster, running_cluster, wait_until
+from helpers import (
+    Cluster, WatchRecorder, apply_manifest as apply, create_namespace, is_ready, new_cluster, running_cluster,
+    wait_until,
+)
 
 SCALE = "10"
 
@@ -31,10 +33,6 @@ def sc(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def ns(sc: Cluster) -> str:
     return create_namespace(sc)
-
-
-def apply(c: Cluster, ns: str, manifest: str) -> None:
-    c.kubectl("apply", "-n", ns, "-f", "-", input=textwrap.dedent(manifest))
 
 
 def get(c: Cluster, ns: str, what: str) -> dict:
@@ -145,9 +143,12 @@ def test_readiness_loss_moves_address_to_not_ready(sc: Cluster, ns: str) -> None
 
     with WatchRecorder(sc, f"/api/v1/namespaces/{ns}/endpoints", check):
         wait_until(lambda: seen["not_ready"] > 0, 60, 0.2)
-    slices = json.loads(sc.kubectl("get", "endpointslices", "-n", ns, "-o", "json").stdout)["items"]
-    assert slices and slices[0]["ports"][0]["port"] == 80  # the named targetPort resolved per pod
-    wait_until(lambda: query(sc, f"flap.{ns}.svc.cluster.local")[1] != [], 60, 0.2)
+    def slice_conditions() -> list[dict]:
+        items = json.loads(sc.kubectl("get", "endpointslices", "-n", ns, "-o", "json").stdout)["items"]
+        assert items and items[0]["ports"][0]["port"] == 80  # the named targetPort resolved per pod
+        return [e["conditions"] for e in items[0].get("endpoints") or []]
+
+    wait_until(lambda: slice_conditions() == [{"ready": False, "serving": False, "terminating": False}], 60, 0.2)
 
 
 def test_publish_not_ready_and_unresolvable_named_port(sc: Cluster, ns: str) -> None:

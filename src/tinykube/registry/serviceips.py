@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 import orjson
 
 from tinykube.machinery import errors
-from tinykube.machinery.errors import Cause, FieldErrors
+from tinykube.machinery.errors import FieldErrors
 from tinykube.registry.kinds.common import as_dict, as_list, dicts, int_or
 from tinykube.registry.kinds.service import externally_accessible
 
@@ -275,5 +275,3 @@ def store_lister(store: Any, prefix: str = "/registry/services/") -> Callable[[]
         return [orjson.loads(kv.value) for kv in result.kvs]
     return list_services
 
-
-__all__ = ["Cause", "ServiceAllocator", "store_lister", "parse_cidr", "parse_port_range", "first_ip"]
