@@ -166,6 +166,10 @@ def wait_namespace_ready(c: Cluster, name: str, timeout: float = 30.0) -> None:
         for path in (f"/api/v1/namespaces/{name}/serviceaccounts/default",
                      f"/api/v1/namespaces/{name}/configmaps/kube-root-ca.crt"):
             wait_until(lambda: http.get(path).status_code == 200, timeout)
+def apply_manifest(c: Cluster, ns: str, manifest: str) -> None:
+    """`kubectl apply -n ns -f -` of an indented YAML manifest."""
+    import textwrap
+    c.kubectl("apply", "-n", ns, "-f", "-", input=textwrap.dedent(manifest))
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):

@@ -34,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "command runs (see README)")
     server.add_argument("--max-pods", type=int, default=110, metavar="N",
                         help="pod capacity of the local node when it is registered (default: 110)")
+    server.add_argument("--service-cluster-ip-range", default="10.96.0.0/12", metavar="CIDR",
+                        help="the IPv4 range Service ClusterIPs come from (default: 10.96.0.0/12)")
+    server.add_argument("--service-node-port-range", default="30000-32767", metavar="LOW-HIGH",
+                        help="the ports NodePort Services get (default: 30000-32767)")
+    server.add_argument("--cluster-dns-port", type=int, default=0, metavar="PORT",
+                        help="loopback UDP/TCP port of the cluster DNS server, printed at start "
+                             "(default: any free port; as root it also answers on kube-dns's ClusterIP:53)")
     return parser
 
 
@@ -73,6 +80,20 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, ValueError, yaml_error()) as exc:
                 print(f"error: --image-table {args.image_table}: {exc}", file=sys.stderr)
                 return 2
+        from tinykube.registry.serviceips import parse_cidr, parse_port_range
+        try:
+            parse_cidr(args.service_cluster_ip_range)
+        except ValueError as exc:
+            print(f"error: --service-cluster-ip-range {args.service_cluster_ip_range}: {exc}", file=sys.stderr)
+            return 2
+        try:
+            parse_port_range(args.service_node_port_range)
+        except ValueError as exc:
+            print(f"error: --service-node-port-range {args.service_node_port_range}: {exc}", file=sys.stderr)
+            return 2
+        if not 0 <= args.cluster_dns_port <= 65535:
+            print("error: --cluster-dns-port must be a port number", file=sys.stderr)
+            return 2
         options = ComponentOptions(sim_nodes=args.sim_nodes, stages=stages,
                                    node_grace_period=args.node_monitor_grace_period,
                                    local_runtime=args.local_runtime, image_table=args.image_table,
@@ -85,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return run(ServerConfig(data_dir=args.data_dir, port=args.port, kubeconfig=args.kubeconfig,
                                 bind_address=args.bind_address,
-                                time_scale=args.time_scale, components=options))
+                                time_scale=args.time_scale, service_cidr=args.service_cluster_ip_range,
+                                node_port_range=args.service_node_port_range,
+                                cluster_dns_port=args.cluster_dns_port, components=options))
     return 2
 
 

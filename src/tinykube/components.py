@@ -27,6 +27,8 @@ from tinykube.controllers.cronjob import CronJobController
 from tinykube.controllers.daemonset.controller import DaemonSetController
 from tinykube.controllers.nodelifecycle import NodeLifecycleController
 from tinykube.controllers.deployment.controller import DeploymentController
+from tinykube.controllers.endpoints.endpoints import EndpointsController
+from tinykube.controllers.endpoints.slices import EndpointSliceController
 from tinykube.controllers.garbagecollector import GarbageCollector
 from tinykube.controllers.hpa.controller import HorizontalPodAutoscalerController
 from tinykube.controllers.job import JobController
@@ -39,6 +41,7 @@ from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
 from tinykube.controllers.volume.binder import PersistentVolumeController
 from tinykube.controllers.volume.protection import ProtectionController
 from tinykube.kubelet import node as kubelet_node
+from tinykube.dns.server import ClusterDNS
 from tinykube.kubelet.agent import NodeAgent
 from tinykube.kubelet.localpath import LocalPathProvisioner
 from tinykube.kubelet.runtime import Runtime
@@ -46,6 +49,8 @@ from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.metrics.api import ClusterMetrics
 from tinykube.metrics.processes import ProcessUsage
 from tinykube.metrics.usage import Usage, simulated_usage
+from tinykube.network.addresses import LoopbackAddresses
+from tinykube.network.proxy import ServiceProxy
 from tinykube.registry.objects import ObjectRegistry
 from tinykube.scheduler.scheduler import Scheduler
 
@@ -67,6 +72,9 @@ class ComponentOptions:
     # issues a pod's ServiceAccount token: token_source(pod, audience, expiration_seconds) -> str
     # (auth.tokens.TokenSigner.token_source), for the process runtime's projected volumes
     token_source: Callable[[Obj, str, int], str] | None = None
+    cluster_dns_port: int = 0  # the DNS server's loopback port (0: any free one)
+    cluster_dns_ip: str = "10.96.0.10"  # kube-dns's ClusterIP, served on port 53 when root
+    cluster_domain: str = "cluster.local"
 
 
 def local_node_name() -> str:
@@ -109,6 +117,8 @@ class Components:
         self.volume_binder = PersistentVolumeController(self.controller_client, clock, self.informers)
         self.storage_protection = ProtectionController(self.controller_client, clock, self.informers)
         self.resource_quotas = ResourceQuotaController(self.controller_client, clock, self.informers)
+        self.endpoints = EndpointsController(self.controller_client, clock, self.informers)
+        self.endpoint_slices = EndpointSliceController(self.controller_client, clock, self.informers)
         pods = self.informers.informer(PODS, {"namespace": by_namespace, "node": by_node_name})
         nodes = self.informers.informer(NODES)
         self.metrics = ClusterMetrics(pods.cache, nodes.cache, clock.rfc3339, self._usage)
@@ -116,6 +126,11 @@ class Components:
         self.autoscalers = HorizontalPodAutoscalerController(self.controller_client, clock, self.informers,
                                                              self.metrics)
         kubelet_client = LocalClient(registry, "kubelet")
+        self.addresses = LoopbackAddresses((options.data_dir or Path.home() / ".tinykube") / "service-addresses")
+        self.dns = ClusterDNS(self.informers, options.cluster_domain)
+        # the node's service proxy forwards to pod IPs, which are real only for process pods
+        self.proxy = ServiceProxy(self.informers, self.addresses) \
+            if options.local_node and options.local_runtime == "process" else None
         self.agent = NodeAgent(kubelet_client, clock, self.informers,
                                local_node=local_node_name() if options.local_node else None,
                                sim_nodes=options.sim_nodes, stages=options.stages, max_pods=options.max_pods,
@@ -180,12 +195,27 @@ class Components:
                         self.deployments.run, self.statefulsets.run, self.daemonsets.run, self.jobs.run,
                         self.cronjobs.run, self.autoscalers.run, self.volume_binder.run, self.storage_protection.run,
                         self.ttl_after_finished.run, self.role_aggregation.run, self.root_ca_publisher.run,
-                        self.resource_quotas.run, *self.options.extra_controllers):
+                        self.resource_quotas.run, self.endpoints.run, self.endpoint_slices.run,
+                        *self.options.extra_controllers):
                 group.create_task(run())
+
+    async def start_dns(self) -> int:
+        """Serve cluster DNS on 127.0.0.1 (returns the port) and, as root, on kube-dns's ClusterIP:53."""
+        self.addresses.cleanup_stale()
+        port = await self.dns.listen("127.0.0.1", self.options.cluster_dns_port)
+        ip = self.options.cluster_dns_ip
+        if self.addresses.add(ip):
+            self.addresses.reserved.add(ip)
+            try:
+                await self.dns.listen(ip, 53)
+            except OSError as exc:
+                log.warning("cluster DNS: cannot listen on %s:53 (%s); the loopback port still answers", ip, exc)
+        return port
 
     def start(self) -> list[asyncio.Task[None]]:
         self.informers.start()
-        return [asyncio.create_task(self.agent.run(), name="node-agent"),
+        extra = [asyncio.create_task(self.proxy.run(), name="service-proxy")] if self.proxy else []
+        return [*extra, asyncio.create_task(self.agent.run(), name="node-agent"),
                 asyncio.create_task(self.local_path.run(), name="local-path-provisioner"),
                 asyncio.create_task(self.elector("kube-scheduler").run(self.scheduler.run), name="scheduler"),
                 asyncio.create_task(self.elector("kube-controller-manager").run(self._controller_manager),
@@ -199,4 +229,6 @@ class Components:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+        await self.dns.close()
+        self.addresses.remove_all()
         await self.informers.stop()

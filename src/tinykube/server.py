@@ -30,7 +30,9 @@ from tinykube.kubelet.podlogs import PodLogs
 from tinykube.kubeconfig import load_or_create_token, write_kubeconfig
 from tinykube.machinery.errors import StatusError
 from tinykube.registry.hooks import kind_hooks
+from tinykube.network.builtin import dns_service_ip, ensure_builtin_services
 from tinykube.registry.objects import ObjectRegistry, WriteOptions
+from tinykube.registry.serviceips import ServiceAllocator, parse_cidr, parse_port_range, store_lister
 from tinykube.registry.resources import RESOURCE_INDEX
 from tinykube.registry.storageadmission import ensure_default_storage_class
 from tinykube.storage.sqlite import SqliteStore
@@ -48,6 +50,10 @@ class ServerConfig:
     bind_address: str = "127.0.0.1"
     kubeconfig: Path | None = None
     time_scale: float = 1.0
+    service_cidr: str = "10.96.0.0/12"  # --service-cluster-ip-range
+    node_port_range: str = "30000-32767"  # --service-node-port-range
+    cluster_dns_port: int = 0  # --cluster-dns-port: the loopback DNS port (0: any free one)
+    cluster_domain: str = "cluster.local"
     components: ComponentOptions = field(default_factory=ComponentOptions)
 
 
@@ -119,9 +125,12 @@ async def serve(config: ServerConfig) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     token = load_or_create_token(data_dir)
     store = await SqliteStore.open(data_dir / "state.db")
-    registry = ObjectRegistry(store, clock, kind_hooks(clock))
+    network = parse_cidr(config.service_cidr)
+    allocator = ServiceAllocator(store_lister(store), network, parse_port_range(config.node_port_range))
+    registry = ObjectRegistry(store, clock, kind_hooks(clock, allocator))
     await bootstrap(registry)
     await ensure_bootstrap_policy(registry)
+    await ensure_builtin_services(registry, network, config.bind_address, config.port)
     ready = asyncio.Event()
     signer = TokenSigner(load_or_create_key(data_dir / "pki" / "sa.key"), clock.time)
     api = APIServer(registry, clock, token, signer, ready=ready.is_set)
@@ -150,6 +159,9 @@ async def serve(config: ServerConfig) -> int:
         config.components.data_dir = data_dir
     config.components.ca_pem = tls.ca_cert.read_text()
     config.components.token_source = signer.token_source
+    config.components.cluster_dns_port = config.cluster_dns_port
+    config.components.cluster_dns_ip = dns_service_ip(network)
+    config.components.cluster_domain = config.cluster_domain
     components = Components(registry, clock, server_identity(data_dir), config.components)
     api.authorizer.policy = InformerPolicy(components.informers)
     _bind_token_lookups(signer, components)
@@ -158,6 +170,13 @@ async def serve(config: ServerConfig) -> int:
                                     components.agent.local_node)
     api.handlers.streams = PodStreams(registry, components.runtime_for)
     component_tasks = components.start()
+    try:
+        dns_port = await components.start_dns()
+    except OSError as exc:
+        print(f"error: cluster DNS on 127.0.0.1:{config.cluster_dns_port}: {exc}", file=sys.stderr)
+        await components.stop(component_tasks)
+        await store.close()
+        return 1
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(0.02)
@@ -170,6 +189,7 @@ async def serve(config: ServerConfig) -> int:
     write_kubeconfig(kubeconfig, url, token, tls.ca_cert.read_bytes(), tls.admin_cert.read_bytes(),
                      tls.admin_key.read_bytes())
     ready.set()
+    print(f"cluster DNS: 127.0.0.1:{dns_port} (kube-dns {config.components.cluster_dns_ip}:53 when root)", flush=True)
     print(f"tinykube ready: {url} (kubeconfig: {kubeconfig})", flush=True)
     print(f"tinykube web view (one-time login link): {api.ui.login_link(url)}", flush=True)
     try:

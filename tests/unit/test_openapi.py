@@ -21,7 +21,8 @@ PATCH_TYPES = {"application/apply-patch+yaml", "application/json-patch+json",
 EXPECTED_GROUP_VERSIONS = ["api/v1", "apis/apps/v1", "apis/batch/v1", "apis/autoscaling/v1",
                            "apis/autoscaling/v2", "apis/coordination.k8s.io/v1",
                            "apis/events.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1",
-                           "apis/authentication.k8s.io/v1", "apis/authorization.k8s.io/v1", "apis/storage.k8s.io/v1"]
+                           "apis/authentication.k8s.io/v1", "apis/authorization.k8s.io/v1", "apis/storage.k8s.io/v1",
+                           "apis/discovery.k8s.io/v1"]
 ALL_GVS = openapi.served_group_versions()
 
 

@@ -9,7 +9,8 @@ Pure functions: the caller fetches the ConfigMaps and Secrets a container refers
 * `container_env` follows makeEnvironmentVariables: envFrom sources in order (with prefix,
   invalid keys skipped and reported), then `env` in order, each value expanded against the
   variables defined before it; later definitions replace earlier ones in place.
-* Service links (`KUBERNETES_SERVICE_HOST`...) are not injected: there are no Services yet.
+* Service variables (`KUBERNETES_SERVICE_HOST`..., see serviceenv.py) can be referred to by
+  `$(VAR)` and are set unless the container defines the same name.
 """
 
 from __future__ import annotations
@@ -189,7 +190,8 @@ def resource_field_ref(pod: Obj, container: Obj, ref: Obj, facts: PodFacts) -> s
 
 
 def container_env(pod: Obj, container: Obj, facts: PodFacts, sources: Sources,
-                  base: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+                  base: dict[str, str] | None = None,
+                  services: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
     """The container's environment (on top of `base`) and warnings about skipped envFrom keys."""
     namespace = (pod.get("metadata") or {}).get("namespace", "")
     env: dict[str, str] = {}
@@ -217,7 +219,7 @@ def container_env(pod: Obj, container: Obj, facts: PodFacts, sources: Sources,
         name = var.get("name", "")
         value_from = var.get("valueFrom")
         if value_from is None:
-            env[name] = expand(str(var.get("value", "")), mapping(env))
+            env[name] = expand(str(var.get("value", "")), mapping(env, services or {}))
             continue
         if value_from.get("fieldRef"):
             env[name] = field_ref(pod, value_from["fieldRef"].get("fieldPath", ""), facts)
@@ -231,6 +233,7 @@ def container_env(pod: Obj, container: Obj, facts: PodFacts, sources: Sources,
                 continue
             env[name] = value
     merged = dict(base or {})
+    merged.update(services or {})
     merged.update(env)
     return merged, warnings
 

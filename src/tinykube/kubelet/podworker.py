@@ -26,6 +26,7 @@ from tinykube.kubelet.images import HOST_PATH, ImageTable, not_runnable_message
 from tinykube.kubelet.podstatus import (CONTAINER_CREATING, CONTAINER_STATUS_UNKNOWN, CRASH_LOOP_BACK_OFF,
                                         ContainerState, RestartBackoff, TerminatedInfo, container_will_restart,
                                         crash_loop_event_message, exit_reason, is_sidecar)
+from tinykube.kubelet.serviceenv import service_env
 from tinykube.kubelet.probes import (LIVENESS, PROBE_FIELDS, READINESS, STARTUP, ProbeCounter, ProbeSpec,
                                      grpc_probe, http_probe, resolve_port, tcp_probe)
 from tinykube.kubelet.sim import image_id, stamp
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 CONFIGMAPS = resource("v1", "configmaps")
 SECRETS = resource("v1", "secrets")
+SERVICES = resource("v1", "services")
 
 CONFIG_RETRY = 10.0  # seconds between attempts to create a container whose ConfigMap/Secret is missing
 DEFAULT_GRACE = 30.0
@@ -277,7 +279,8 @@ class PodWorker:
             base.update(dict(entry.env))
         facts = envvars.PodFacts(pod_ip=self.address, host_ip=self.address, node_allocatable=self.allocatable)
         try:
-            env, warnings = envvars.container_env(self.pod, spec, facts, sources, base)
+            env, warnings = envvars.container_env(self.pod, spec, facts, sources, base,
+                                                  services=await self._service_env())
         except envvars.EnvError as exc:
             self._waiting(ctr, "CreateContainerConfigError", str(exc))
             return False
@@ -292,6 +295,11 @@ class PodWorker:
         argv = envvars.command_line(entrypoint, cmd, spec, env)
         cwd = spec.get("workingDir") or (entry.working_dir if entry else "") or "/"
         return argv, env, cwd
+
+    async def _service_env(self) -> dict[str, str]:
+        """The service variables of the pod's namespace (and the `kubernetes` Service's)."""
+        listed = await self.client.list(SERVICES)
+        return service_env(self.pod, listed["items"])
 
     def _builtins(self, ctr: Container, entry: Any) -> dict[str, str]:
         ports = [p.get("containerPort") for p in ctr.spec.get("ports") or [] if p.get("containerPort")]

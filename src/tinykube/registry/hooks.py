@@ -11,7 +11,8 @@ from tinykube.registry.objects import Hooks
 from tinykube.registry.resources import Resource
 
 
-def kind_hooks(clock: Clock) -> Hooks:
+def kind_hooks(clock: Clock, services: Any = None) -> Hooks:
+    """`services`: the ServiceAllocator that hands out clusterIPs and nodePorts (none: no allocation)."""
     from tinykube.machinery.apply import update_managed_fields
     from tinykube.registry import kinds
 
@@ -33,6 +34,10 @@ def kind_hooks(clock: Clock) -> Hooks:
                               api_version=res.api_version, now=clock.rfc3339(),
                               subresource=subresource if subresource in ("status", "scale") else "")
 
+    def allocate(res: Resource, obj: dict[str, Any], old: dict[str, Any] | None) -> Any:
+        if services is None or res.group != "" or res.plural != "services":
+            return None
+        return services.allocate(obj, old)
 
     return Hooks(apply_defaults=apply_defaults, validate=validate, validate_status=validate_status,
-                 track_fields=track_fields)
+                 track_fields=track_fields, allocate=allocate)

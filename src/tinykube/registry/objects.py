@@ -13,7 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import orjson
 
@@ -82,6 +82,10 @@ class Hooks:
     validate_status: Callable[[Resource, dict[str, Any], dict[str, Any]], list[Cause]] = lambda res, obj, old: []
     track_fields: Callable[[Resource, dict[str, Any] | None, dict[str, Any], str, str, str], None] = \
         lambda res, old, new, manager, operation, subresource: None
+    # Values the server hands out on write (a Service's clusterIP and nodePorts): fills them in
+    # or raises, and returns a release to call once the write is done (None: nothing to allocate).
+    allocate: Callable[[Resource, dict[str, Any], dict[str, Any] | None],
+                       Awaitable[Callable[[], None]] | None] = lambda res, obj, old: None
 
 
 @dataclass
@@ -320,6 +324,21 @@ class ObjectRegistry:
         lifecycle.prepare_for_create(res, obj)
         attrs = Attributes("CREATE", res, namespace, name, obj, None, opts.dry_run)
         await self.admission.mutate(attrs)  # mutating admission before validation, as upstream
+        release = await self._allocate(res, obj, None)
+        try:
+            return await self._validate_and_create(res, namespace, obj, opts, generated and retry_name,
+                                                   track_fields, attrs)
+        finally:
+            release()
+
+    async def _allocate(self, res: Resource, obj: dict[str, Any], old: dict[str, Any] | None) -> Callable[[], None]:
+        pending = self.hooks.allocate(res, obj, old)
+        return (lambda: None) if pending is None else await pending
+
+    async def _validate_and_create(self, res: Resource, namespace: str, obj: dict[str, Any], opts: WriteOptions,
+                                   retry_name: bool, track_fields: bool, attrs: Attributes) -> dict[str, Any] | None:
+        meta = obj["metadata"]
+        name = meta.get("name", "")
         causes = self._validate_meta(res, obj) + self.hooks.validate(res, obj, None)
         if causes:
             raise self._invalid(res, name, causes)
@@ -335,7 +354,7 @@ class ObjectRegistry:
             try:
                 kv = await self.store.create(self._key(res, namespace, name), self._encode(res, obj))
             except KeyExistsError:
-                if generated and retry_name:
+                if retry_name:
                     return None
                 raise errors.already_exists(res.group, res.plural, name) from None
         obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
@@ -385,26 +404,30 @@ class ObjectRegistry:
             if wanted_rv and not expected_revision and wanted_rv != current["metadata"]["resourceVersion"]:
                 # a patch that carries a resourceVersion is a precondition too
                 raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE)
-            new = self._prepare_update(res, new, current, subresource)
-            if operation:
-                self.hooks.track_fields(res, current, new, opts.field_manager, operation, subresource)
-            unchanged = codec.encode(new) == codec.encode(current)
-            if unchanged:
-                return current
-            if opts.dry_run:
-                return new
-            if self._should_delete_now(new):
-                return await self._delete_stored(res, key, kv.mod_revision, current, name)
-            attrs = Attributes("UPDATE", res, namespace, name, new, current, subresource=subresource)
+            release = await self._allocate(res, new, current) if not subresource else (lambda: None)
             try:
-                async with self.admission.validating(attrs):
-                    stored = await self.store.update(key, self._encode(res, new), kv.mod_revision)
-            except RevisionMismatchError:
-                if expected_revision:
-                    raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE) from None
-                continue
-            except KeyNotFoundError:
-                raise self._not_found(res, name) from None
+                new = self._prepare_update(res, new, current, subresource)
+                if operation:
+                    self.hooks.track_fields(res, current, new, opts.field_manager, operation, subresource)
+                unchanged = codec.encode(new) == codec.encode(current)
+                if unchanged:
+                    return current
+                if opts.dry_run:
+                    return new
+                if self._should_delete_now(new):
+                    return await self._delete_stored(res, key, kv.mod_revision, current, name)
+                attrs = Attributes("UPDATE", res, namespace, name, new, current, subresource=subresource)
+                try:
+                    async with self.admission.validating(attrs):
+                        stored = await self.store.update(key, self._encode(res, new), kv.mod_revision)
+                except RevisionMismatchError:
+                    if expected_revision:
+                        raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE) from None
+                    continue
+                except KeyNotFoundError:
+                    raise self._not_found(res, name) from None
+            finally:
+                release()
             new["metadata"]["resourceVersion"] = str(stored.mod_revision)
             return new
         raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE)

@@ -134,6 +134,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("events.k8s.io", "v1", "events", "Event", True, ("ev",)),
     # storage.k8s.io/v1
     Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ("sc",)),
+    # discovery.k8s.io/v1: EndpointSlices, kept by the EndpointSlice controller (controllers/endpoints/)
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
     # metrics.k8s.io/v1beta1: resource usage as metrics-server serves it (kubectl top, the HPA)
     Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=("get", "list"), stored=False),
     Resource("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=("get", "list"), stored=False),
@@ -158,11 +160,12 @@ RESOURCES: tuple[Resource, ...] = (
 
 # Order in which groups appear in discovery (upstream lists core first, then by priority).
 GROUP_ORDER = ("", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "autoscaling",
-               "batch", "rbac.authorization.k8s.io", "storage.k8s.io", "coordination.k8s.io", "metrics.k8s.io")
+               "batch", "rbac.authorization.k8s.io", "storage.k8s.io", "coordination.k8s.io", "discovery.k8s.io",
+               "metrics.k8s.io")
 PREFERRED_VERSION = {"": "v1", "apps": "v1", "batch": "v1", "autoscaling": "v2",
                      "coordination.k8s.io": "v1", "events.k8s.io": "v1", "metrics.k8s.io": "v1beta1",
                      "rbac.authorization.k8s.io": "v1", "authentication.k8s.io": "v1", "authorization.k8s.io": "v1",
-                     "storage.k8s.io": "v1"}
+                     "storage.k8s.io": "v1", "discovery.k8s.io": "v1"}
 
 
 @dataclass

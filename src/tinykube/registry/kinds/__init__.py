@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterator
 from tinykube.machinery import errors
 from tinykube.machinery.errors import Cause, FieldErrors
 from tinykube.registry.kinds import (
-    apps, autoscaling, batch, claims, configdata, coordination, core, pod, rbac, replication, service, storage,
+    apps, autoscaling, batch, claims, configdata, coordination, core, discovery, pod, rbac, replication, service,
+    storage,
 )
 from tinykube.registry.kinds.pod import add_default_tolerations
 
@@ -51,6 +52,7 @@ DEFAULTERS: dict[tuple[str, str], Defaulter] = {
     ("rbac.authorization.k8s.io", "RoleBinding"): rbac.default_subjects,
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): rbac.default_subjects,
     ("storage.k8s.io", "StorageClass"): storage.default_storage_class,
+    ("discovery.k8s.io", "EndpointSlice"): discovery.default_endpoint_slice,
 }
 
 VALIDATORS: dict[tuple[str, str], Validator] = {
@@ -82,6 +84,7 @@ VALIDATORS: dict[tuple[str, str], Validator] = {
     ("rbac.authorization.k8s.io", "RoleBinding"): rbac.validate_role_binding,
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): rbac.validate_cluster_role_binding,
     ("storage.k8s.io", "StorageClass"): storage.validate_storage_class,
+    ("discovery.k8s.io", "EndpointSlice"): discovery.validate_endpoint_slice,
 }
 
 STATUS_VALIDATORS: dict[tuple[str, str], StatusValidator] = {

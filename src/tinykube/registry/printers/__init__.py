@@ -12,7 +12,8 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from tinykube.registry.printers import apps, autoscaling, batch, coordination, core, events, pods, rbac, storage
+from tinykube.registry.printers import (apps, autoscaling, batch, coordination, core, discovery, events, pods, rbac,
+                                        storage)
 from tinykube.registry.printers._common import (
     Column, ColumnSpec, CellsFn, Obj, dig, human_duration, name_col, name_of, rfc3339,
 )
@@ -21,7 +22,7 @@ __all__ = ["Column", "columns_for", "row_cells", "human_duration"]
 
 _PRINTERS: dict[tuple[str, str], tuple[tuple[ColumnSpec, ...], CellsFn]] = {
     **pods.PRINTERS, **core.PRINTERS, **events.PRINTERS, **apps.PRINTERS, **batch.PRINTERS,
-    **autoscaling.PRINTERS, **coordination.PRINTERS, **rbac.PRINTERS, **storage.PRINTERS,
+    **autoscaling.PRINTERS, **coordination.PRINTERS, **discovery.PRINTERS, **rbac.PRINTERS, **storage.PRINTERS,
 }
 
 DEFAULT_COLUMNS = (name_col(), ColumnSpec("Created At", "date", doc="meta.v1.ObjectMeta.creationTimestamp"))

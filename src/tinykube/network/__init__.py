@@ -1,0 +1,1 @@
+"""Service networking: the built-in Services, loopback addresses, and the node's ClusterIP proxy."""
