@@ -18,7 +18,7 @@ from tinykube.auth.requestinfo import Attributes
 from tinykube.auth.tokens import DEFAULT_EXPIRATION, MIN_EXPIRATION, TokenSigner
 from tinykube.auth.user import UserInfo
 from tinykube.machinery import errors
-from tinykube.machinery.errors import Cause, StatusError
+from tinykube.machinery.errors import Cause
 from tinykube.registry.objects import ObjectRegistry
 from tinykube.registry.resources import RESOURCE_INDEX
 
