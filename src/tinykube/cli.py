@@ -13,6 +13,12 @@ def build_parser() -> argparse.ArgumentParser:
     server = commands.add_parser("server", help="run the all-in-one cluster (API server, store, controllers)")
     server.add_argument("--data-dir", type=Path, default=Path.home() / ".tinykube",
                         help="where the cluster keeps its state (default: ~/.tinykube)")
+    server.add_argument("--datastore", default="", metavar="URL",
+                        help="etcd://HOST:PORT[,HOST:PORT...][/PREFIX]: keep the cluster's state in etcd "
+                             "(default: SQLite in DATA_DIR/state.db)")
+    server.add_argument("--token", default="", metavar="TOKEN",
+                        help="the cluster's join token: found a new cluster with it, or join the "
+                             "cluster already in --datastore (default: made at first start)")
     server.add_argument("--port", type=int, default=6443, help="API server port (default: 6443)")
     server.add_argument("--kubeconfig", type=Path, default=None,
                         help="where to write the admin kubeconfig (default: DATA_DIR/kubeconfig.yaml)")
@@ -29,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--image-table", type=Path, default=None, metavar="FILE",
                         help="YAML image table merged over the built-in one: what a container without "
                              "command runs (see README)")
+    server.add_argument("--node-name", default="", metavar="NAME",
+                        help="name of this server's own node (default: the host name)")
+    server.add_argument("--disable-agent", action="store_true",
+                        help="run no node of this server's own (its simulated nodes still run)")
     server.add_argument("--max-pods", type=int, default=110, metavar="N",
                         help="pod capacity of the local node when it is registered (default: 110)")
     return parser
@@ -73,8 +83,17 @@ def main(argv: list[str] | None = None) -> int:
         options = ComponentOptions(sim_nodes=args.sim_nodes, stages=stages,
                                    node_grace_period=args.node_monitor_grace_period,
                                    local_runtime=args.local_runtime, image_table=args.image_table,
-                                   max_pods=args.max_pods)
+                                   max_pods=args.max_pods, node_name=args.node_name,
+                                   local_node=not args.disable_agent)
+        if args.datastore:
+            from tinykube.storage.etcd import EtcdEndpoints
+            try:
+                EtcdEndpoints.parse(args.datastore)
+            except ValueError as exc:
+                print(f"error: --datastore: {exc}", file=sys.stderr)
+                return 2
         return run(ServerConfig(data_dir=args.data_dir, port=args.port, kubeconfig=args.kubeconfig,
+                                datastore=args.datastore, token=args.token,
                                 time_scale=args.time_scale, components=options))
     return 2
 

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 class ComponentOptions:
     sim_nodes: int = 0
     local_node: bool = True
+    node_name: str = ""  # the local node's name (default: the host name)
     stages: tuple[Stage, ...] = DEFAULT_STAGES
     node_grace_period: float = 50.0
     local_runtime: str = "process"  # process | sim: how the local node runs its pods
@@ -101,7 +102,7 @@ class Components:
                                                              self.metrics)
         kubelet_client = LocalClient(registry, "kubelet")
         self.agent = NodeAgent(kubelet_client, clock, self.informers,
-                               local_node=local_node_name() if options.local_node else None,
+                               local_node=(options.node_name or local_node_name()) if options.local_node else None,
                                sim_nodes=options.sim_nodes, stages=options.stages, max_pods=options.max_pods,
                                local_runtime=self._process_runtime(kubelet_client, clock)
                                if options.local_runtime == "process" else None)
