@@ -41,7 +41,43 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run no node of this server's own (its simulated nodes still run)")
     server.add_argument("--max-pods", type=int, default=110, metavar="N",
                         help="pod capacity of the local node when it is registered (default: 110)")
+    agent = commands.add_parser("agent", help="join a node on this host to a cluster (the server prints the token)")
+    agent.add_argument("--server", required=True, metavar="URL",
+                       help="the API server, e.g. https://10.0.0.1:6443 (several, comma-separated, for fail-over)")
+    agent.add_argument("--token", required=True, help="the join token the server printed (DATA_DIR/node-token)")
+    agent.add_argument("--node-name", required=True, metavar="NAME", help="name of the node to register")
+    agent.add_argument("--runtime", choices=("process", "sim"), default="process",
+                       help="run pods as local processes (default) or simulate them")
+    agent.add_argument("--data-dir", type=Path, default=Path.home() / ".tinykube-agent",
+                       help="where the agent keeps pod logs (default: ~/.tinykube-agent)")
+    agent.add_argument("--ca-file", type=Path, default=None,
+                       help="the cluster CA, for a token without a CA hash")
+    agent.add_argument("--node-ip", default="", help="the node's InternalIP (default: the address that "
+                                                     "reaches the server)")
+    agent.add_argument("--time-scale", type=float, default=1.0,
+                       help="cluster time speed; must match the server's (default: 1)")
+    agent.add_argument("--image-table", type=Path, default=None, metavar="FILE",
+                       help="YAML image table merged over the built-in one")
+    agent.add_argument("--max-pods", type=int, default=110, metavar="N", help="pod capacity (default: 110)")
     return parser
+
+
+def run_agent_command(args: argparse.Namespace) -> int:
+    from tinykube.joinagent import AgentConfig, run
+    from tinykube.jointoken import parse_token
+
+    if args.time_scale <= 0 or args.max_pods < 1:
+        print("error: --time-scale and --max-pods must be positive", file=sys.stderr)
+        return 2
+    try:
+        parse_token(args.token)
+    except ValueError as exc:
+        print(f"error: --token: {exc}", file=sys.stderr)
+        return 2
+    servers = [s.strip().rstrip("/") for s in args.server.split(",") if s.strip()]
+    return run(AgentConfig(servers=servers, token=args.token, node_name=args.node_name, runtime=args.runtime,
+                           data_dir=args.data_dir, ca_file=args.ca_file, node_ip=args.node_ip,
+                           time_scale=args.time_scale, image_table=args.image_table, max_pods=args.max_pods))
 
 
 def yaml_error() -> type[Exception]:
@@ -51,6 +87,8 @@ def yaml_error() -> type[Exception]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "agent":
+        return run_agent_command(args)
     if args.command == "server":
         from tinykube.server import ServerConfig, run
 
