@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the cluster's join token: found a new cluster with it, or join the "
                              "cluster already in --datastore (default: made at first start)")
     server.add_argument("--port", type=int, default=6443, help="API server port (default: 6443)")
+    server.add_argument("--bind-address", default="127.0.0.1", metavar="IP",
+                        help="address to serve on (default: 127.0.0.1)")
     server.add_argument("--kubeconfig", type=Path, default=None,
                         help="where to write the admin kubeconfig (default: DATA_DIR/kubeconfig.yaml)")
     server.add_argument("--time-scale", type=float, default=1.0,
@@ -131,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: --datastore: {exc}", file=sys.stderr)
                 return 2
         return run(ServerConfig(data_dir=args.data_dir, port=args.port, kubeconfig=args.kubeconfig,
+                                bind_address=args.bind_address,
                                 datastore=args.datastore, token=args.token,
                                 time_scale=args.time_scale, components=options))
     return 2

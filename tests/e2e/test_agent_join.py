@@ -8,14 +8,13 @@ its node Lease against the restarted server.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
+from agent_helpers import Agent
 from helpers import Cluster, create_namespace, is_ready, new_cluster, wait_until
 
 POD = """
@@ -29,32 +28,6 @@ spec:
     image: busybox
     command: ["sh", "-c", "echo joined; sleep 3600"]
 """
-
-
-class Agent:
-    def __init__(self, c: Cluster, tmp: Path, node: str, *extra: str) -> None:
-        token = (c.data_dir / "node-token").read_text().strip()
-        self.output: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tinykube.cli", "agent", "--server", c.url, "--token", token,
-             "--node-name", node, "--data-dir", str(tmp / f"agent-{node}"), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def get_json(c: Cluster, *args: str) -> dict:
@@ -73,7 +46,8 @@ def server(tmp_path: Path):
 
 def test_agent_joins_runs_pods_and_rides_out_a_server_restart(server: Cluster, tmp_path: Path) -> None:
     c = server
-    agent = Agent(c, tmp_path, "worker-1", "--time-scale", "5")
+    token = (c.data_dir / "node-token").read_text().strip()
+    agent = Agent([c.url], token, "worker-1", tmp_path / "agent", "--time-scale", "5")
     try:
         def node_ready() -> bool:
             node = get_json(c, "node", "worker-1")
