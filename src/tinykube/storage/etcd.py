@@ -56,6 +56,7 @@ CHANNEL_OPTIONS = {"grpc.max_receive_message_length": 256 * 1024 * 1024,
                    "grpc.initial_reconnect_backoff_ms": 200,
                    "grpc.max_reconnect_backoff_ms": 2000}
 RETRY_PAUSE = 0.5  # seconds between attempts to re-establish the mirror's watch
+CATCH_UP_TIMEOUT = 30.0  # seconds a write waits for the mirror to apply it before failing
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,12 @@ class EtcdStore:
             raise StoreClosedError("store is closed")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         bisect.insort(self._waiters, (revision, future), key=lambda w: w[0])
-        await future
+        try:
+            await asyncio.wait_for(asyncio.shield(future), CATCH_UP_TIMEOUT)
+        except TimeoutError:
+            future.cancel()
+            raise StoreError(f"etcd: revision {revision} is committed but this server's watch has not "
+                             f"caught up (at {self._revision})") from None
 
     # ----------------------------------------------------------------- reads
 
