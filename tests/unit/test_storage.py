@@ -291,3 +291,21 @@ def test_etcd_two_stores_share_one_keyspace(etcd) -> None:
         await a.close()
         await b.close()
     run(main())
+
+
+def test_etcd_slow_history_watch_is_closed_and_released(etcd) -> None:
+    """A watch from an old revision (its own etcd watch) that overflows ends like a live one does."""
+    async def main() -> None:
+        s = await open_store(f"{etcd.url}/t{uuid.uuid4().hex[:12]}")
+        first = await s.create("/r/0", b"x")
+        for i in range(1, 10):
+            await s.create(f"/r/{i}", b"x")
+        w = s.watch("/r/", first.mod_revision)
+        w._max_pending = 3
+        await asyncio.sleep(0)
+        got = [e async for e in w]
+        assert w.overflowed and len(got) == 3
+        await asyncio.sleep(0.2)
+        assert s.watcher_count() == 0
+        await s.close()
+    run(main())

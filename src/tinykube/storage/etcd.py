@@ -494,6 +494,8 @@ class EtcdStore:
             stream = await self._client.watch(start, range_end=end, start_revision=after + 1, prev_kv=True)
             try:
                 async for raw in stream:
+                    if watch.closed:  # overflowed: the consumer resumes with a watch of its own
+                        break
                     kv = self._kv(raw.kv)
                     # never ahead of this server's memory: a consumer acting on the event reads it
                     await self._caught_up(kv.mod_revision)
