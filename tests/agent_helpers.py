@@ -1,13 +1,33 @@
-"""A `tinykube agent` process for tests, optionally inside another "host" (a network namespace)."""
+"""A `tinykube agent` process for tests, optionally inside another "host" (a network namespace),
+and what tests of several servers and agents read through kubectl."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
+
+from helpers import Cluster
+
+
+def get_json(c: Cluster, *args: str) -> dict:
+    """`kubectl get ARGS -o json`, or {} when it fails (not found, server down)."""
+    out = c.kubectl("get", *args, "-o", "json", check=False)
+    return json.loads(out.stdout) if out.returncode == 0 else {}
+
+
+def lease_holder(c: Cluster, name: str) -> str:
+    """Who holds the kube-system leader Lease `name` ("" if unknown)."""
+    return (get_json(c, "lease", name, "-n", "kube-system").get("spec") or {}).get("holderIdentity", "")
+
+
+def identity(c: Cluster) -> str:
+    """The server's leader-election identity suffix (kept in its data dir)."""
+    return (c.data_dir / "identity").read_text().strip()
 
 
 class Agent:

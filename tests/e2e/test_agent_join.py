@@ -7,14 +7,13 @@ its node Lease against the restarted server.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from agent_helpers import Agent
+from agent_helpers import Agent, get_json
 from helpers import Cluster, create_namespace, is_ready, new_cluster, wait_until
 
 POD = """
@@ -28,11 +27,6 @@ spec:
     image: busybox
     command: ["sh", "-c", "echo joined; sleep 3600"]
 """
-
-
-def get_json(c: Cluster, *args: str) -> dict:
-    out = c.kubectl("get", *args, "-o", "json", check=False)
-    return json.loads(out.stdout) if out.returncode == 0 else {}
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_helpers import identity, lease_holder
 from helpers import Cluster, WatchRecorder, create_namespace, new_cluster, wait_until
 
 DEPLOYMENT = """
@@ -41,15 +42,6 @@ def ready_replicas(c: Cluster, ns: str, name: str) -> int:
     if out.returncode != 0:
         return -1
     return json.loads(out.stdout).get("status", {}).get("readyReplicas", 0)
-
-
-def lease_holder(c: Cluster, name: str) -> str:
-    out = c.kubectl("get", "lease", name, "-n", "kube-system", "-o", "jsonpath={.spec.holderIdentity}", check=False)
-    return out.stdout.strip() if out.returncode == 0 else ""
-
-
-def identity(c: Cluster) -> str:
-    return (c.data_dir / "identity").read_text().strip()
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +126,8 @@ def test_two_servers_share_one_etcd_and_fail_over(etcd, tmp_path: Path) -> None:
         b.kubectl("scale", "deployment", "web", "-n", ns, "--replicas=4")
         wait_until(lambda: lease_holder(b, "kube-controller-manager").endswith(identity(b)), timeout=30)
         took_over = time.monotonic() - killed
-        # the lease lasts 15 s of cluster time (3 s here), renewal polls every 2 s (0.4 s)
-        assert took_over < 15 / 5 + 5, f"fail-over took {took_over:.1f}s"
+        # within 15 s of cluster time (3 s here), plus kubectl's own latency
+        assert took_over * 5 < 15 + 5, f"fail-over took {took_over * 5:.1f} cluster seconds"
         wait_until(lambda: ready_replicas(b, ns, "web") == 4, timeout=60)
         names = b.kubectl("get", "configmaps", "-n", ns, "-o", "name").stdout.split()
         assert {f"configmap/{n}" for n in acknowledged} <= set(names)

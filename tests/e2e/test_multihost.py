@@ -8,7 +8,6 @@ completes, and the pods of the dead node are evicted and replaced on the others.
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import time
@@ -17,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
-from agent_helpers import Agent
+from agent_helpers import Agent, get_json, identity, lease_holder
 from etcd_helpers import EtcdCluster
 from helpers import Cluster, free_port, wait_until
 from netns_helpers import Hosts
@@ -55,15 +53,6 @@ class Server(Cluster):
 def new_server(tmp: Path, host: str) -> Server:
     return Server(data_dir=tmp / "data", port=free_port(), kubeconfig=tmp / "kubeconfig",
                   cache_dir=tmp / "kubecache", host=host)
-
-
-def get_json(c: Cluster, *args: str) -> dict:
-    out = c.kubectl("get", *args, "-o", "json", check=False)
-    return json.loads(out.stdout) if out.returncode == 0 else {}
-
-
-def holder(c: Cluster, lease: str) -> str:
-    return (get_json(c, "lease", lease, "-n", "kube-system").get("spec") or {}).get("holderIdentity", "")
 
 
 def node_ready(node: dict) -> str:
@@ -114,8 +103,7 @@ def test_killing_a_server_an_etcd_member_and_a_node_at_once(tmp_path: Path) -> N
             a = new_server(tmp_path / "a", hosts.gateway)
             a.start(common)
             servers.append(a)
-            wait_until(lambda: holder(a, "kube-controller-manager").endswith(
-                (a.data_dir / "identity").read_text().strip()), timeout=30)
+            wait_until(lambda: lease_holder(a, "kube-controller-manager").endswith(identity(a)), timeout=30)
             token = (a.data_dir / "node-token").read_text().strip()
             b = new_server(tmp_path / "b", hosts.gateway)
             b.start((*common, "--token", token))
@@ -144,9 +132,10 @@ def test_killing_a_server_an_etcd_member_and_a_node_at_once(tmp_path: Path) -> N
             agents[2].kill()
             killed = time.monotonic()
 
-            b.kubectl("set", "image", "deployment/web", "-n", "app", "c=nginx:1.26", timeout=60)
-            wait_until(lambda: holder(b, "kube-controller-manager").endswith(
-                (b.data_dir / "identity").read_text().strip()), timeout=60)
+            # while etcd elects a new leader a write may fail (unacknowledged); the client retries
+            wait_until(lambda: b.kubectl("set", "image", "deployment/web", "-n", "app", "c=nginx:1.26",
+                                         check=False, timeout=60).returncode == 0, timeout=60, interval=1)
+            wait_until(lambda: lease_holder(b, "kube-controller-manager").endswith(identity(b)), timeout=60)
             print(f"fail-over after {time.monotonic() - killed:.1f}s")
             b.kubectl("rollout", "status", "deployment/web", "-n", "app", "--timeout=180s", timeout=190)
             writer.halt.set()

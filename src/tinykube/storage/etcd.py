@@ -56,6 +56,8 @@ CHANNEL_OPTIONS = {"grpc.max_receive_message_length": 256 * 1024 * 1024,
                    "grpc.initial_reconnect_backoff_ms": 200,
                    "grpc.max_reconnect_backoff_ms": 2000}
 RETRY_PAUSE = 0.5  # seconds between attempts to re-establish the mirror's watch
+RPC_ATTEMPTS = 10  # reads retried RETRY_PAUSE apart: rides out an etcd leader election
+NOT_SENT = ("failed to connect to all addresses", "Connection refused")  # a write that never left
 CATCH_UP_TIMEOUT = 30.0  # seconds a write waits for the mirror to apply it before failing
 
 
@@ -345,13 +347,23 @@ class EtcdStore:
         if revision > self._revision:
             raise FutureRevisionError(revision, self._revision)
 
-    async def _call(self, method: Any, request: Any) -> Any:
-        try:
-            return await method(request, timeout=self._client._timeout)
-        except rpc.AioRpcError as exc:
-            if exc.code() == rpc.StatusCode.OUT_OF_RANGE and "compacted" in (exc.details() or ""):
-                raise _Compacted() from exc
-            raise _store_error(exc) from exc
+    async def _call(self, method: Any, request: Any, idempotent: bool = True) -> Any:
+        """One etcd RPC. Reads are retried while etcd is unreachable or electing a leader; a write
+        only when it cannot have reached etcd (no connection), since its outcome is otherwise
+        unknown and the caller must be told it failed."""
+        for attempt in range(RPC_ATTEMPTS):
+            try:
+                return await method(request, timeout=self._client._timeout)
+            except rpc.AioRpcError as exc:
+                details = exc.details() or ""
+                if exc.code() == rpc.StatusCode.OUT_OF_RANGE and "compacted" in details:
+                    raise _Compacted() from exc
+                retry = exc.code() in (rpc.StatusCode.UNAVAILABLE, rpc.StatusCode.DEADLINE_EXCEEDED) and (
+                    idempotent or any(m in details for m in NOT_SENT))
+                if not retry or attempt == RPC_ATTEMPTS - 1 or self._closed:
+                    raise _store_error(exc) from exc
+                await asyncio.sleep(RETRY_PAUSE)
+        raise AssertionError("unreachable")
 
     async def _range_at(self, request: Any, revision: int) -> Any:
         try:
@@ -400,7 +412,7 @@ class EtcdStore:
             raise StoreClosedError("store is closed")
         request = rpc.TxnRequest(compare=compare, success=success, failure=failure)
         try:
-            return await self._call(self._client.kvstub.Txn, request)
+            return await self._call(self._client.kvstub.Txn, request, idempotent=False)
         except _Compacted as exc:
             raise _store_error(exc) from exc
 
