@@ -138,3 +138,10 @@ def test_two_servers_share_one_etcd_and_fail_over(etcd, tmp_path: Path) -> None:
         for c in (a, b):
             if c.process is not None and c.process.poll() is None:
                 c.stop()
+
+
+def test_unreachable_etcd_is_a_clear_error(tmp_path: Path) -> None:
+    c = new_cluster(tmp_path)
+    with pytest.raises(RuntimeError, match="cannot open the datastore etcd://127.0.0.1:1: etcd: failed to connect"):
+        c.start(("--datastore", "etcd://127.0.0.1:1"))
+    assert c.process is not None and c.process.wait(10) == 1

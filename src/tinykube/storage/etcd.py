@@ -116,7 +116,8 @@ class _Client(aetcd.Client):
 
 
 def _store_error(exc: Exception) -> StoreError:
-    return StoreError(f"etcd: {exc}")
+    detail = exc.details() if isinstance(exc, rpc.AioRpcError) else str(exc)
+    return StoreError(f"etcd: {detail}")
 
 
 class _HistoryWatch(Watcher):
@@ -165,8 +166,11 @@ class EtcdStore:
             await store._load()
             store._compacted = await store._probe_compacted()
             watch = await store._start_watch()
-        except etcd_errors.ClientError as exc:
-            await store._client.close()
+        except (etcd_errors.ClientError, StoreError) as exc:
+            with contextlib.suppress(Exception):
+                await store._client.close()
+            if isinstance(exc, StoreError):
+                raise
             raise _store_error(exc) from exc
         store._mirror = asyncio.create_task(store._follow(watch), name="etcd-mirror")
         return store
@@ -533,5 +537,5 @@ class EtcdStore:
         return len(self._broadcaster) + len(self._history)
 
 
-class _Compacted(Exception):
+class _Compacted(StoreError):
     """etcd refused a read at a compacted revision."""
