@@ -309,3 +309,25 @@ def test_etcd_slow_history_watch_is_closed_and_released(etcd) -> None:
         assert s.watcher_count() == 0
         await s.close()
     run(main())
+
+
+def test_etcd_cluster_prefixes_do_not_overlap(etcd) -> None:
+    """/tX and /tXy are two clusters: neither lists, counts or watches the other's keys."""
+    base = f"t{uuid.uuid4().hex[:12]}"
+
+    async def main() -> None:
+        a = await open_store(f"{etcd.url}/{base}")
+        b = await open_store(f"{etcd.url}/{base}y")
+        before = a.revision
+        w = a.watch("", before)
+        await b.create("/r/theirs", b"b")
+        mine = await a.create("/r/mine", b"a")
+        assert [kv.key for kv in (await a.list("")).kvs] == ["/r/mine"]
+        assert [kv.key for kv in (await a.list("", revision=mine.mod_revision)).kvs] == ["/r/mine"]
+        assert await a.count("") == 1
+        (ev,) = await take(w, 1, timeout=5)
+        assert ev.kv.key == "/r/mine"
+        w.close()
+        await a.close()
+        await b.close()
+    run(main())

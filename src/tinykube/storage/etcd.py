@@ -153,7 +153,6 @@ class EtcdStore:
         self._history: set[_HistoryWatch] = set()
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._mirror: asyncio.Task[None] | None = None
-        self._mirror_watch: Any = None
         self._closed = False
 
     # ----------------------------------------------------------------- lifecycle
@@ -201,8 +200,10 @@ class EtcdStore:
         return KeyValue(kv.key[len(self._root):].decode(), kv.value, kv.create_revision, kv.mod_revision)
 
     def _range(self, prefix: str) -> tuple[bytes, bytes]:
-        start = self._k(prefix)
-        return (start or b"\0"), range_end(start)
+        """etcd's key range for `prefix`. Keys start with "/", so the whole key space is "/…",
+        and a cluster prefix /a never takes in another cluster's /ab."""
+        start = self._k(prefix or "/")
+        return start, range_end(start)
 
     # ----------------------------------------------------------------- the mirror
 
@@ -228,7 +229,7 @@ class EtcdStore:
     async def _probe_compacted(self) -> int:
         """etcd tells the compacted revision only to a watch from before it, so ask one when a read
         at revision 1 shows there is a compaction (on a key never written: it has no events)."""
-        probe = self._root + b"\0tinykube-compaction-probe"
+        probe = self._root + b"\0tinykube-compaction-probe"  # outside the key space: never written
         try:
             await self._call(self._client.kvstub.Range, rpc.RangeRequest(key=probe, revision=1, count_only=True))
             return 0
