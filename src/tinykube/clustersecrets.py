@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from tinykube.storage.interface import KeyExistsError, Store
+from tinykube.storage.interface import KeyExistsError, KeyNotFoundError, RevisionMismatchError, Store
 
 KEY = "/tinykube/bootstrap"
 ITERATIONS = 100_000
@@ -97,9 +97,24 @@ async def join(store: Store, data_dir: Path, secret: str | None) -> bool:
 
 
 async def publish(store: Store, data_dir: Path, secret: str) -> bool:
-    """The first server stores its secrets; False if another server won the race (then join)."""
-    try:
-        await store.create(KEY, seal(secret_files(data_dir), secret))
-    except KeyExistsError:
-        return False
+    """Store this server's secrets: all of them on an empty datastore, else the files the stored
+    set lacks (a key file a newer version makes), so every server ends up with one set.
+
+    False if another server stored its own set first: then this one must join instead.
+    """
+    files = secret_files(data_dir)
+    kv = await store.get(KEY)
+    if kv is None:
+        try:
+            await store.create(KEY, seal(files, secret))
+        except KeyExistsError:
+            return False
+        return True
+    stored = unseal(kv.value, secret)
+    missing = {name: data for name, data in files.items() if name not in stored}
+    if missing:
+        try:
+            await store.update(KEY, seal({**stored, **missing}, secret), kv.mod_revision)
+        except (RevisionMismatchError, KeyNotFoundError):
+            pass  # another server changed them at the same moment; the next start merges again
     return True

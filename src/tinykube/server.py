@@ -93,10 +93,10 @@ async def cluster_credentials(config: ServerConfig, store: Store, data_dir: Path
     given = parse_token(config.token) if config.token else None
     secret = given.secret if given else None
     while True:
-        joined = await clustersecrets.join(store, data_dir, secret)
+        await clustersecrets.join(store, data_dir, secret)
         token = load_or_create_token(data_dir)
         tls = ensure_tls(data_dir / "pki", clock.now(), config.bind_address)
-        if joined or await clustersecrets.publish(store, data_dir, token):
+        if await clustersecrets.publish(store, data_dir, token):
             break
         secret = token  # another server published first: take its secrets (same token) instead
     if given and given.ca_hash and given.ca_hash != ca_hash(tls.ca_cert.read_bytes()):

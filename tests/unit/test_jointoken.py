@@ -50,3 +50,33 @@ def test_secrets_seal_and_unseal(tmp_path: Path) -> None:
     assert clustersecrets.unseal(sealed, "t") == files
     with pytest.raises(clustersecrets.SecretsError, match="does not match"):
         clustersecrets.unseal(sealed, "other")
+
+
+def test_publish_then_join_and_merge_new_key_files(tmp_path: Path) -> None:
+    """The first server stores its set; a later server adds a file the set lacked; a third gets both."""
+    import asyncio
+
+    from tinykube.storage.sqlite import SqliteStore
+
+    def data_dir(name: str, files: dict[str, bytes]) -> Path:
+        d = tmp_path / name
+        clustersecrets.write_files(d, files)
+        return d
+
+    async def main() -> None:
+        store = await SqliteStore.open(tmp_path / "state.db")
+        first = data_dir("a", {"token": b"t\n", "pki/ca.crt": b"crt", "pki/ca.key": b"key"})
+        assert await clustersecrets.join(store, first, None) is False
+        assert await clustersecrets.publish(store, first, "t")
+        second = tmp_path / "b"
+        assert await clustersecrets.join(store, second, "t")
+        assert clustersecrets.secret_files(second) == clustersecrets.secret_files(first)
+        clustersecrets.write_files(second, {"pki/sa.key": b"signing"})
+        assert await clustersecrets.publish(store, second, "t")
+        third = tmp_path / "c"
+        assert await clustersecrets.join(store, third, "t")
+        assert clustersecrets.secret_files(third)["pki/sa.key"] == b"signing"
+        with pytest.raises(clustersecrets.SecretsError, match="start this server with --token"):
+            await clustersecrets.join(store, tmp_path / "d", None)
+        await store.close()
+    asyncio.run(main())
