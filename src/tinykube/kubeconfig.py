@@ -12,7 +12,7 @@ import yaml
 NAME = "tinykube"
 
 
-def write_private(path: Path, text: str) -> None:
+def _write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (0600), replacing it atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -30,7 +30,7 @@ def load_or_create_token(data_dir: Path) -> str:
         if token:
             return token
     token = secrets.token_urlsafe(32)
-    write_private(path, token + "\n")
+    _write_private(path, token + "\n")
     return token
 
 
@@ -49,4 +49,4 @@ def kubeconfig_text(server_url: str, token: str, ca_pem: bytes) -> str:
 
 
 def write_kubeconfig(path: Path, server_url: str, token: str, ca_pem: bytes) -> None:
-    write_private(path, kubeconfig_text(server_url, token, ca_pem))
+    _write_private(path, kubeconfig_text(server_url, token, ca_pem))

@@ -22,7 +22,7 @@ from tinykube.controllers.namespace import run_namespace_controller
 from tinykube.controllers.serviceaccounts import run_serviceaccounts_controller
 from tinykube.kubelet.podlogs import PodLogs
 from tinykube.jointoken import ca_hash, format_token, parse_token
-from tinykube.kubeconfig import load_or_create_token, write_kubeconfig, write_private
+from tinykube.kubeconfig import load_or_create_token, write_kubeconfig
 from tinykube.machinery.errors import StatusError
 from tinykube.registry.hooks import kind_hooks
 from tinykube.registry.objects import ObjectRegistry, WriteOptions
@@ -168,7 +168,7 @@ async def serve(config: ServerConfig) -> int:
     kubeconfig = (config.kubeconfig or data_dir / "kubeconfig.yaml").expanduser()
     write_kubeconfig(kubeconfig, url, token, api.ca_pem)
     join_token = format_token(token, ca_hash(api.ca_pem))
-    write_private(data_dir / "node-token", join_token + "\n")
+    clustersecrets.write_files(data_dir, {"node-token": (join_token + "\n").encode()})
     ready.set()
     print(f"tinykube ready: {url} (kubeconfig: {kubeconfig})", flush=True)
     print(f"join token (tinykube agent/server --token; also in {data_dir / 'node-token'}): {join_token}",
