@@ -44,6 +44,14 @@ def wait_rolled_out(c: httpx.Client, replicas: int, generation: int, timeout: fl
     raise SystemExit(f"rollout did not finish: {s}")
 
 
+def scale_up(c: httpx.Client, replicas: int) -> float:
+    """Create the Deployment with 0 replicas, scale it to `replicas`: seconds until all available."""
+    c.post(PATH, json=deployment("nginx:1.25")).raise_for_status()
+    c.patch(f"{PATH}/bench/scale", json={"spec": {"replicas": replicas}},
+            headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+    return wait_rolled_out(c, replicas, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=1000)
@@ -52,10 +60,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = raw_sqlite_rate(Path(tmp) / "raw.db")
         with sim_cluster(Path(tmp), args.nodes) as sim, sim.client() as c:
-            c.post(PATH, json=deployment("nginx:1.25")).raise_for_status()
-            c.patch(f"{PATH}/bench/scale", json={"spec": {"replicas": args.replicas}},
-                    headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
-            scale_s = wait_rolled_out(c, args.replicas, 1)
+            scale_s = scale_up(c, args.replicas)
             print(f"scaled to {args.replicas} in {scale_s:.1f} s; rolling to a new image", flush=True)
             r = c.patch(f"{PATH}/bench", json={"spec": {"template": {"spec": {"containers": [
                 {"name": "c", "image": "nginx:1.26"}]}}}},

@@ -8,6 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from helpers import Cluster, new_cluster, unique_namespace, wait_namespace_ready  # noqa: E402
+from etcd_helpers import EtcdCluster  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +37,12 @@ def ns(cluster: Cluster):
         assert r.status_code == 201, r.text
     wait_namespace_ready(cluster, name)
     yield name
+
+
+@pytest.fixture(scope="session")
+def etcd(tmp_path_factory: pytest.TempPathFactory):
+    """One real etcd member for the session (fails, never skips, when etcd is not installed)."""
+    c = EtcdCluster(tmp_path_factory.mktemp("etcd"), size=1)
+    c.start()
+    yield c
+    c.stop()

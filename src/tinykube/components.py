@@ -56,11 +56,14 @@ from tinykube.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
+LEADER_LEASE_SECONDS = 10.0  # fail-over of controllers and scheduler within 15 s of the leader's death
+
 
 @dataclass
 class ComponentOptions:
     sim_nodes: int = 0
     local_node: bool = True
+    node_name: str = ""  # the local node's name (default: the host name)
     stages: tuple[Stage, ...] = DEFAULT_STAGES
     node_grace_period: float = 50.0
     local_runtime: str = "process"  # process | sim: how the local node runs its pods
@@ -132,7 +135,7 @@ class Components:
         self.proxy = ServiceProxy(self.informers, self.addresses) \
             if options.local_node and options.local_runtime == "process" else None
         self.agent = NodeAgent(kubelet_client, clock, self.informers,
-                               local_node=local_node_name() if options.local_node else None,
+                               local_node=(options.node_name or local_node_name()) if options.local_node else None,
                                sim_nodes=options.sim_nodes, stages=options.stages, max_pods=options.max_pods,
                                local_runtime=self._process_runtime(kubelet_client, clock)
                                if options.local_runtime == "process" else None)
@@ -185,7 +188,10 @@ class Components:
         return runtime if isinstance(runtime, ProcessRuntime) else None
 
     def elector(self, name: str) -> LeaderElector:
-        return LeaderElector(self.controller_client, self.clock, name, self.identity)
+        """Leases of 10 s (upstream: 15 s): a survivor sees the last renewal up to one 2 s poll
+        late and notices the expiry up to one poll late, so it takes over within 14 s."""
+        return LeaderElector(self.controller_client, self.clock, name, self.identity,
+                             lease_duration=LEADER_LEASE_SECONDS, renew_deadline=7.0, retry_period=2.0)
 
     async def _controller_manager(self) -> None:
         """All controllers together: if one fails, all stop (and the elector starts a new term)."""

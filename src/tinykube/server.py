@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import ssl
@@ -16,17 +17,19 @@ import uvicorn
 
 from tinykube.admission.chain import AdmissionChain, default_plugins
 from tinykube.apiserver.app import APIServer
+from tinykube import clustersecrets
 from tinykube.auth.authorizer import InformerPolicy
 from tinykube.auth.bootstrap import ensure_bootstrap_policy
 from tinykube.auth.tokens import TokenSigner, load_or_create_key
 from tinykube.auth.x509auth import peer_cert_protocol
-from tinykube.certs import ensure_tls
+from tinykube.certs import TLSFiles, ensure_tls
 from tinykube.clock import Clock
 from tinykube.components import ComponentOptions, Components, server_identity
 from tinykube.controllers.namespace import run_namespace_controller
 from tinykube.controllers.serviceaccounts import run_serviceaccounts_controller
 from tinykube.apiserver.streams import PodStreams
 from tinykube.kubelet.podlogs import PodLogs
+from tinykube.jointoken import ca_hash, format_token, parse_token
 from tinykube.kubeconfig import load_or_create_token, write_kubeconfig
 from tinykube.machinery.errors import StatusError
 from tinykube.registry.hooks import kind_hooks
@@ -35,6 +38,7 @@ from tinykube.registry.objects import ObjectRegistry, WriteOptions
 from tinykube.registry.serviceips import ServiceAllocator, parse_cidr, parse_port_range, store_lister
 from tinykube.registry.resources import RESOURCE_INDEX
 from tinykube.registry.storageadmission import ensure_default_storage_class
+from tinykube.storage.interface import Store, StoreError
 from tinykube.storage.sqlite import SqliteStore
 
 log = logging.getLogger("tinykube")
@@ -54,6 +58,8 @@ class ServerConfig:
     node_port_range: str = "30000-32767"  # --service-node-port-range
     cluster_dns_port: int = 0  # --cluster-dns-port: the loopback DNS port (0: any free one)
     cluster_domain: str = "cluster.local"
+    datastore: str = ""  # etcd://h1:2379,h2:2379 (default: SQLite in DATA_DIR/state.db)
+    token: str = ""  # --token: the cluster's join token (or bare secret) to join or to found with
     components: ComponentOptions = field(default_factory=ComponentOptions)
 
 
@@ -106,7 +112,40 @@ def _bind_token_lookups(signer: TokenSigner, components: Components) -> None:
     signer.node_lookup = nodes.get
 
 
-async def run_compactor(store: SqliteStore, clock: Clock) -> None:
+async def open_datastore(datastore: str, data_dir: Path) -> Store:
+    """`--datastore`: etcd when given an etcd:// URL, else the SQLite file in the data dir."""
+    if datastore:
+        from tinykube.storage.etcd import EtcdStore
+
+        return await EtcdStore.open(datastore)
+    return await SqliteStore.open(data_dir / "state.db")
+
+
+async def cluster_credentials(config: ServerConfig, store: Store, data_dir: Path,
+                              clock: Clock) -> tuple[str, TLSFiles]:
+    """The token and TLS files this server serves with: the cluster's, shared through the datastore.
+
+    The first server on a datastore makes them (with `--token`'s secret if given) and publishes
+    them; every later server needs the token to read them (see clustersecrets).
+    """
+    given = parse_token(config.token) if config.token else None
+    secret = given.secret if given else None
+    while True:
+        await clustersecrets.join(store, data_dir, secret)
+        token = load_or_create_token(data_dir)
+        # clients check certificates against wall time: a scaled clock runs ahead of it
+        tls = ensure_tls(data_dir / "pki", datetime.fromtimestamp(clock.real_time(), tz=timezone.utc),
+                         config.bind_address)
+        load_or_create_key(data_dir / "pki" / "sa.key")  # ServiceAccount tokens verify on every server
+        if await clustersecrets.publish(store, data_dir, token):
+            break
+        secret = token  # another server published first: take its secrets (same token) instead
+    if given and given.ca_hash and given.ca_hash != ca_hash(tls.ca_cert.read_bytes()):
+        raise clustersecrets.SecretsError("the token's CA hash does not match the cluster's CA")
+    return token, tls
+
+
+async def run_compactor(store: Store, clock: Clock) -> None:
     """Keep history bounded: each interval, forget revisions older than the previous interval's."""
     previous = store.revision
     while True:
@@ -123,8 +162,18 @@ async def serve(config: ServerConfig) -> int:
     clock = Clock(config.time_scale)
     data_dir = config.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    token = load_or_create_token(data_dir)
-    store = await SqliteStore.open(data_dir / "state.db")
+    try:
+        store = await open_datastore(config.datastore, data_dir)
+    except StoreError as exc:
+        print(f"error: cannot open the datastore {config.datastore or data_dir / 'state.db'}: {exc}",
+              file=sys.stderr)
+        return 1
+    try:
+        token, tls = await cluster_credentials(config, store, data_dir, clock)
+    except (clustersecrets.SecretsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        await store.close()
+        return 1
     network = parse_cidr(config.service_cidr)
     allocator = ServiceAllocator(store_lister(store), network, parse_port_range(config.node_port_range))
     registry = ObjectRegistry(store, clock, kind_hooks(clock, allocator))
@@ -134,10 +183,8 @@ async def serve(config: ServerConfig) -> int:
     ready = asyncio.Event()
     signer = TokenSigner(load_or_create_key(data_dir / "pki" / "sa.key"), clock.time)
     api = APIServer(registry, clock, token, signer, ready=ready.is_set)
+    api.ca_pem = tls.ca_cert.read_bytes()
     registry.admission = AdmissionChain(default_plugins(registry, clock, api.authorizer))
-    # clients check certificates against wall time: a scaled clock runs ahead of it
-    tls = ensure_tls(data_dir / "pki", datetime.fromtimestamp(clock.real_time(), tz=timezone.utc),
-                     config.bind_address)
     from uvicorn.config import HTTP_PROTOCOLS
     from uvicorn.importer import import_from_string
     # wsproto: kubectl's port-forward subprotocol ("SPDY/3.1+portforward.k8s.io") is not an RFC
@@ -152,9 +199,10 @@ async def serve(config: ServerConfig) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.request_exit)
-    background = [asyncio.create_task(run_compactor(store, clock)),
-                  asyncio.create_task(run_serviceaccounts_controller(registry, clock)),
-                  asyncio.create_task(run_namespace_controller(registry, clock))]
+    background = [asyncio.create_task(run_compactor(store, clock))]
+    # cluster-wide loops run on the leading server only, beside the other controllers
+    config.components.extra_controllers += [functools.partial(run_serviceaccounts_controller, registry, clock),
+                                            functools.partial(run_namespace_controller, registry, clock)]
     if config.components.data_dir is None:
         config.components.data_dir = data_dir
     config.components.ca_pem = tls.ca_cert.read_text()
@@ -188,10 +236,14 @@ async def serve(config: ServerConfig) -> int:
     kubeconfig = (config.kubeconfig or data_dir / "kubeconfig.yaml").expanduser()
     write_kubeconfig(kubeconfig, url, token, tls.ca_cert.read_bytes(), tls.admin_cert.read_bytes(),
                      tls.admin_key.read_bytes())
+    join_token = format_token(token, ca_hash(api.ca_pem))
+    clustersecrets.write_files(data_dir, {"node-token": (join_token + "\n").encode()})
     ready.set()
     print(f"cluster DNS: 127.0.0.1:{dns_port} (kube-dns {config.components.cluster_dns_ip}:53 when root)", flush=True)
     print(f"tinykube ready: {url} (kubeconfig: {kubeconfig})", flush=True)
     print(f"tinykube web view (one-time login link): {api.ui.login_link(url)}", flush=True)
+    print(f"join token (tinykube agent/server --token; also in {data_dir / 'node-token'}): {join_token}",
+          flush=True)
     try:
         await serving
     finally:

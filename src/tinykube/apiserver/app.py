@@ -54,6 +54,7 @@ class APIServer:
         self.auth_api = AuthAPI(registry, self.authenticator, self.authorizer, signer)
         self.metrics: ClusterMetrics | None = None  # set once the components' caches exist
         self.ui = UIRoutes()
+        self.ca_pem = b""  # the cluster CA, served unauthenticated at /cacerts (joiners pin its hash)
         self.app = Starlette(routes=[
             Route("/{path:path}", self.dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
             WebSocketRoute("/{path:path}", self.dispatch_websocket),
@@ -64,6 +65,8 @@ class APIServer:
     async def dispatch(self, request: Request) -> Response:
         path = "/" + request.path_params.get("path", "")
         try:
+            if path == "/cacerts" and self.ca_pem:
+                return Response(self.ca_pem, media_type="text/plain")
             if path.rstrip("/") in PUBLIC_PATHS or path.startswith(("/livez/", "/readyz/", "/healthz/")):
                 return self.health(path)
             if self.ui.handles(path):

@@ -57,8 +57,12 @@ class NodeAgent:
     def __init__(self, client: Client, clock: Any, informers: InformerFactory, *, local_node: str | None,
                  sim_nodes: int = 0, stages: tuple[Stage, ...] = DEFAULT_STAGES, rng: random.Random | None = None,
                  record_events: bool = True, local_runtime: Callable[["NodeAgent"], Runtime] | None = None,
-                 max_pods: int = 110) -> None:
+                 max_pods: int = 110, own_simulated: bool = True, local_address: str = "127.0.0.1",
+                 local_labels: dict[str, str] | None = None) -> None:
         self.client = client
+        self.own_simulated = own_simulated  # False for `tinykube agent`: the server runs simulated nodes
+        self.local_address = local_address
+        self.local_labels = {"node-role.kubernetes.io/control-plane": ""} if local_labels is None else local_labels
         self.clock = clock
         self.local_node = local_node
         self.sim_nodes = sim_nodes
@@ -83,7 +87,7 @@ class NodeAgent:
     # ------------------------------------------------------------------ informer handlers
 
     def _owns(self, node: Obj) -> bool:
-        return node["metadata"]["name"] == self.local_node or nodes.is_simulated(node)
+        return node["metadata"]["name"] == self.local_node or (self.own_simulated and nodes.is_simulated(node))
 
     def _node_added(self, node: Obj) -> None:
         if not self._owns(node):
@@ -174,8 +178,8 @@ class NodeAgent:
             import psutil
             capacity = {"cpu": str(psutil.cpu_count() or 1), "memory": f"{psutil.virtual_memory().total // 1024}Ki",
                         "pods": str(self.max_pods), "ephemeral-storage": nodes.SIM_CAPACITY["ephemeral-storage"]}
-            return nodes.node_object(name, address="127.0.0.1", cidr=nodes.pod_cidr(index), capacity=capacity,
-                                     labels={"node-role.kubernetes.io/control-plane": ""},
+            return nodes.node_object(name, address=self.local_address, cidr=nodes.pod_cidr(index), capacity=capacity,
+                                     labels=dict(self.local_labels),
                                      os_image=_host_os_image(), kernel=platform.release(),
                                      runtime_version=self.local_runtime.version)
         return nodes.node_object(name, address=nodes.sim_node_address(index), cidr=nodes.pod_cidr(index),

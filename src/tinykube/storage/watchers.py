@@ -30,6 +30,10 @@ class Watcher:
     def overflowed(self) -> bool:
         return self._overflowed
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def push(self, event: Event) -> None:
         if self._closed:
             return

@@ -1,0 +1,147 @@
+"""tinykube on etcd: one server driven by kubectl, then two servers sharing one etcd.
+
+Each cluster has its own key prefix on the session's etcd member. The two-server test checks
+that the second server joins with the first one's token (one kubeconfig works on both), that a
+watch on either server sees every write, and that when the leading server is killed with
+SIGKILL the other takes the controllers over (a scale-up completes) without losing an
+acknowledged write.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from agent_helpers import identity, lease_holder
+from helpers import Cluster, WatchRecorder, create_namespace, new_cluster, wait_until
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec: {{containers: [{{name: c, image: busybox}}]}}
+"""
+
+
+def datastore(etcd) -> str:
+    return f"{etcd.url}/c{uuid.uuid4().hex[:10]}"
+
+
+def ready_replicas(c: Cluster, ns: str, name: str) -> int:
+    out = c.kubectl("get", "deployment", name, "-n", ns, "-o", "json", check=False)
+    if out.returncode != 0:
+        return -1
+    return json.loads(out.stdout).get("status", {}).get("readyReplicas", 0)
+
+
+@pytest.fixture(scope="module")
+def etcd_cluster(etcd, tmp_path_factory: pytest.TempPathFactory):
+    c = new_cluster(tmp_path_factory.mktemp("etcd-server"))
+    c.start(("--datastore", datastore(etcd), "--sim-nodes", "2", "--time-scale", "10"))
+    yield c
+    c.stop()
+
+
+def test_kubectl_against_an_etcd_backed_server(etcd_cluster: Cluster) -> None:
+    c = etcd_cluster
+    ns = create_namespace(c)
+    c.kubectl("apply", "-n", ns, "-f", "-", input=DEPLOYMENT.format(name="web", replicas=3))
+    wait_until(lambda: ready_replicas(c, ns, "web") == 3, timeout=60)
+    # resourceVersions are etcd revisions: a list at an older one is served from etcd's history
+    with c.http() as h:
+        before = h.get(f"/api/v1/namespaces/{ns}/configmaps").json()["metadata"]["resourceVersion"]
+        r = h.post(f"/api/v1/namespaces/{ns}/configmaps", json={"metadata": {"name": "one"}, "data": {"k": "v"}})
+        assert r.status_code == 201, r.text
+        old = h.get(f"/api/v1/namespaces/{ns}/configmaps",
+                    params={"resourceVersion": before, "resourceVersionMatch": "Exact"}).json()
+        assert old["items"] == [] and old["metadata"]["resourceVersion"] == before
+        # a watch from the older revision replays the creation
+        with h.stream("GET", f"/api/v1/namespaces/{ns}/configmaps",
+                      params={"watch": "1", "resourceVersion": before, "timeoutSeconds": "5"}) as stream:
+            first = json.loads(next(stream.iter_lines()))
+        assert first["type"] == "ADDED" and first["object"]["metadata"]["name"] == "one"
+    out = c.kubectl("get", "configmap", "one", "-n", ns, "-o", "jsonpath={.data.k}")
+    assert out.stdout == "v"
+    c.kubectl("scale", "deployment", "web", "-n", ns, "--replicas=5")
+    wait_until(lambda: ready_replicas(c, ns, "web") == 5, timeout=60)
+
+
+def test_a_wrong_token_cannot_join(etcd, tmp_path: Path) -> None:
+    store = datastore(etcd)
+    first = new_cluster(tmp_path / "a")
+    first.start(("--datastore", store, "--disable-agent"))
+    try:
+        second = new_cluster(tmp_path / "b")
+        with pytest.raises(RuntimeError, match="the token does not match the cluster"):
+            second.start(("--datastore", store, "--disable-agent", "--token", "not-the-token"))
+        third = new_cluster(tmp_path / "c")
+        with pytest.raises(RuntimeError, match="start this server with --token"):
+            third.start(("--datastore", store, "--disable-agent"))
+    finally:
+        first.stop()
+
+
+def test_two_servers_share_one_etcd_and_fail_over(etcd, tmp_path: Path) -> None:
+    store = datastore(etcd)
+    scale = ("--time-scale", "5")
+    a = new_cluster(tmp_path / "a")
+    a.start(("--datastore", store, "--disable-agent", *scale))
+    b = new_cluster(tmp_path / "b")
+    try:
+        # a leads before b exists, so killing the leader leaves b's simulated nodes running
+        wait_until(lambda: lease_holder(a, "kube-controller-manager").endswith(identity(a)), timeout=30)
+        token = (a.data_dir / "node-token").read_text().strip()
+        assert token.startswith("K10")
+        b.start(("--datastore", store, "--token", token, "--disable-agent", "--sim-nodes", "2", *scale))
+        # one kubeconfig, both servers: the same CA and token
+        assert a.kubectl("--server", b.url, "get", "nodes", "-o", "name").stdout.split() == \
+            ["node/sim-1", "node/sim-2"]
+        ns = create_namespace(a)
+        seen_on_b: set[str] = set()
+        with WatchRecorder(b, f"/api/v1/namespaces/{ns}/configmaps",
+                           lambda kind, obj, state: seen_on_b.add(obj["metadata"]["name"])):
+            acknowledged = []
+            with a.http() as h:
+                for i in range(20):
+                    r = h.post(f"/api/v1/namespaces/{ns}/configmaps", json={"metadata": {"name": f"cm-{i}"}})
+                    assert r.status_code == 201, r.text
+                    acknowledged.append(f"cm-{i}")
+            wait_until(lambda: seen_on_b >= set(acknowledged), timeout=20)
+        a.kubectl("apply", "-n", ns, "-f", "-", input=DEPLOYMENT.format(name="web", replicas=2))
+        wait_until(lambda: ready_replicas(b, ns, "web") == 2, timeout=60)
+
+        assert lease_holder(b, "kube-controller-manager").endswith(identity(a))
+        a.stop(signal.SIGKILL)
+        killed = time.monotonic()
+        b.kubectl("scale", "deployment", "web", "-n", ns, "--replicas=4")
+        wait_until(lambda: lease_holder(b, "kube-controller-manager").endswith(identity(b)), timeout=30)
+        took_over = time.monotonic() - killed
+        # within 15 s of cluster time (3 s here), plus kubectl's own latency
+        assert took_over * 5 < 15 + 5, f"fail-over took {took_over * 5:.1f} cluster seconds"
+        wait_until(lambda: ready_replicas(b, ns, "web") == 4, timeout=60)
+        names = b.kubectl("get", "configmaps", "-n", ns, "-o", "name").stdout.split()
+        assert {f"configmap/{n}" for n in acknowledged} <= set(names)
+        # the restarted server takes its place again beside b
+        a.start(("--datastore", store, "--disable-agent", *scale))
+        assert a.kubectl("get", "deployment", "web", "-n", ns, "-o", "jsonpath={.spec.replicas}").stdout == "4"
+    finally:
+        for c in (a, b):
+            if c.process is not None and c.process.poll() is None:
+                c.stop()
+
+
+def test_unreachable_etcd_is_a_clear_error(tmp_path: Path) -> None:
+    c = new_cluster(tmp_path)
+    with pytest.raises(RuntimeError, match="cannot open the datastore etcd://127.0.0.1:1: etcd: failed to connect"):
+        c.start(("--datastore", "etcd://127.0.0.1:1"))
+    assert c.process is not None and c.process.wait(10) == 1
