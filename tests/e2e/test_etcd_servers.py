@@ -64,7 +64,9 @@ def test_kubectl_against_an_etcd_backed_server(etcd_cluster: Cluster) -> None:
         assert r.status_code == 201, r.text
         old = h.get(f"/api/v1/namespaces/{ns}/configmaps",
                     params={"resourceVersion": before, "resourceVersionMatch": "Exact"}).json()
-        assert old["items"] == [] and old["metadata"]["resourceVersion"] == before
+        # (only the namespace's published kube-root-ca.crt was there)
+        assert [i["metadata"]["name"] for i in old["items"]] == ["kube-root-ca.crt"]
+        assert old["metadata"]["resourceVersion"] == before
         # a watch from the older revision replays the creation
         with h.stream("GET", f"/api/v1/namespaces/{ns}/configmaps",
                       params={"watch": "1", "resourceVersion": before, "timeoutSeconds": "5"}) as stream:
@@ -104,8 +106,13 @@ def test_two_servers_share_one_etcd_and_fail_over(etcd, tmp_path: Path) -> None:
         assert token.startswith("K10")
         b.start(("--datastore", store, "--token", token, "--disable-agent", "--sim-nodes", "2", *scale))
         # one kubeconfig, both servers: the same CA and token
-        assert a.kubectl("--server", b.url, "get", "nodes", "-o", "name").stdout.split() == \
-            ["node/sim-1", "node/sim-2"]
+        # (b's agent registers its simulated nodes just after b is ready)
+        try:
+            wait_until(lambda: a.kubectl("--server", b.url, "get", "nodes", "-o", "name").stdout.split() ==
+                       ["node/sim-1", "node/sim-2"], timeout=90)
+        except AssertionError:
+            raise AssertionError(repr((a.kubectl("--server", b.url, "get", "nodes", "-o", "name").stdout,
+                                       a.kubectl("get", "nodes", "-o", "name").stdout, [x for x in b.output if "rror" in x or "Trace" in x or "sim-2" in x][:20])))
         ns = create_namespace(a)
         seen_on_b: set[str] = set()
         with WatchRecorder(b, f"/api/v1/namespaces/{ns}/configmaps",
