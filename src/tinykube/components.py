@@ -115,7 +115,7 @@ class Components:
 
         def build(agent: NodeAgent) -> Runtime:
             return ProcessRuntime(client, clock, root, agent.queue.add, images=images, recorder=agent.recorder,
-                                  allocatable=lambda: agent.local_allocatable())
+                                  allocatable=lambda: agent.local_allocatable(), pod_address=agent.pod_address)
         return build
 
     def _usage(self, pod: Obj) -> dict[str, Usage] | None:

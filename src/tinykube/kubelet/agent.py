@@ -138,6 +138,7 @@ class NodeAgent:
         await self.pods_informer.wait_synced()
         await self.local_runtime.start()
         await self.register_nodes()
+        await self._note_isolation()
         tasks = [asyncio.create_task(self._heartbeats(), name="kubelet-heartbeats"),
                  asyncio.create_task(run_workers(self.queue, self._sync, POD_WORKERS, log), name="kubelet-pods")]
         if self.recorder:
@@ -152,6 +153,25 @@ class NodeAgent:
                 task.cancel()
             await self.local_runtime.shutdown()  # no process outlives the agent
 
+    async def _note_isolation(self) -> None:
+        """A node event saying how the local runtime isolates pods (decided when it started)."""
+        note = getattr(self.local_runtime, "node_note", None)
+        if note is None or not self.local_node or self.recorder is None:
+            return
+        try:
+            node = await self.client.get(NODES, self.local_node)
+        except StatusError:
+            return
+        kind, reason, message = note()
+        self.recorder.event(node, kind, reason, message)
+
+    def pod_address(self, managed: ManagedNode, key: str) -> str:
+        """The pod's address in its node's podCIDR: the one it holds, else a free one."""
+        held = self._ip_of.get(key)
+        if held is not None and held[0] == managed.name:
+            return nodes.pod_ip(managed.cidr, held[1])
+        return self._allocate_ip(managed, key)
+
     async def register_nodes(self) -> None:
         """Create the local node and sim-1..N where missing (a restart keeps existing ones)."""
         wanted = [self.local_node] if self.local_node else []
@@ -163,6 +183,7 @@ class NodeAgent:
     def _free_cidr_index(self) -> int:
         used = {(n.get("spec") or {}).get("podCIDR") for n in self.nodes_informer.cache.list()}
         used |= {m.cidr for m in self.managed.values()} | self._reserved_cidrs
+        used |= getattr(self.local_runtime, "taken_ranges", set)()  # another server's pods on this host
         index = 0
         while nodes.pod_cidr(index) in used:
             index += 1
