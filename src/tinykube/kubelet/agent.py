@@ -25,6 +25,7 @@ from tinykube.client.workqueue import WorkQueue, run_workers
 from tinykube.kubelet import node as nodes
 from tinykube.kubelet.podstatus import build_pod_status, pod_is_terminal
 from tinykube.kubelet.runtime import Runtime
+from tinykube.kubelet.sandbox import ipam
 from tinykube.kubelet.simruntime import SIM_RUNTIME, SimRuntime
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.machinery.errors import StatusError
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 SIM_OS_IMAGE = "tinykube simulated node"
 POD_WORKERS = 16
-MAX_POD_IP_OFFSET = 253  # .2 … .254 of the node's /24 (.1 is the gateway, .255 broadcast)
 
 
 @dataclass
@@ -351,10 +351,8 @@ class NodeAgent:
         self._forget(key, deleted=True)
 
     def _allocate_ip(self, managed: ManagedNode, key: str) -> str:
-        offset = 1
-        while offset in managed.ips:
-            offset += 1
-        if offset > MAX_POD_IP_OFFSET:
+        offset = ipam.free_offset(managed.ips, managed.cidr)
+        if offset is None:
             raise RuntimeError(f"node {managed.name}: no free pod address left in {managed.cidr}")
         managed.ips[offset] = key
         self._ip_of[key] = (managed.name, offset)
