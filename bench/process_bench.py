@@ -59,10 +59,10 @@ def running_and_ready(obj: dict) -> bool:
         c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
 
 
-async def run(n: int, runtime: str = "process") -> None:
+async def run(n: int, runtime: str = "process", extra: tuple[str, ...] = ()) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cluster = new_cluster(Path(tmp))
-        cluster.start(("--local-runtime", runtime, "--max-pods", str(max(110, n + 10))))
+        cluster.start(("--local-runtime", runtime, "--max-pods", str(max(110, n + 10)), *extra))
         try:
             ns = create_namespace(cluster)
             ca = ssl.create_default_context(cafile=cluster.ca_file)
@@ -132,7 +132,8 @@ async def run(n: int, runtime: str = "process") -> None:
             print("".join(cluster.output[-40:]), file=sys.stderr)
             raise
         finally:
-            cluster.stop()
+            open("/tmp/bench-out.txt", "w").write("".join(cluster.output))
+            cluster.stop(timeout=60)
 
 
 def main() -> None:
@@ -140,8 +141,10 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=200)
     parser.add_argument("--local-runtime", choices=("process", "sim"), default="process",
                         help="sim: the same run with simulated containers, to see the control plane's own share")
+    parser.add_argument("--pod-sandbox", choices=("auto", "off"), default="auto",
+                        help="the server's --pod-sandbox: off measures pods on the host (no namespaces)")
     args = parser.parse_args()
-    asyncio.run(run(args.pods, args.local_runtime))
+    asyncio.run(run(args.pods, args.local_runtime, ("--pod-sandbox", args.pod_sandbox)))
 
 
 if __name__ == "__main__":

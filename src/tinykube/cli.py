@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--image-table", type=Path, default=None, metavar="FILE",
                         help="YAML image table merged over the built-in one: what a container without "
                              "command runs (see README)")
+    server.add_argument("--pod-sandbox", choices=("auto", "off"), default="auto",
+                        help="auto (default): as root on Linux, give each pod its own namespaces, pod "
+                             "network, volume mounts and cgroups; off: run pods on the host")
     server.add_argument("--max-pods", type=int, default=110, metavar="N",
                         help="pod capacity of the local node when it is registered (default: 110)")
     return parser
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         options = ComponentOptions(sim_nodes=args.sim_nodes, stages=stages,
                                    node_grace_period=args.node_monitor_grace_period,
                                    local_runtime=args.local_runtime, image_table=args.image_table,
-                                   max_pods=args.max_pods)
+                                   max_pods=args.max_pods, pod_sandbox=args.pod_sandbox != "off")
         return run(ServerConfig(data_dir=args.data_dir, port=args.port, kubeconfig=args.kubeconfig,
                                 time_scale=args.time_scale, components=options))
     return 2

@@ -55,6 +55,7 @@ class ComponentOptions:
     image_table: Path | None = None  # --image-table FILE (merged over the built-in table)
     data_dir: Path | None = None  # where the process runtime keeps pod logs (DATA_DIR/pods)
     max_pods: int = 110  # the local node's pod capacity when it is registered
+    pod_sandbox: bool = True  # --pod-sandbox auto: namespaces, pod network, mounts, cgroups where possible
     extra_controllers: list[Callable[..., Awaitable[None]]] = field(default_factory=list)
 
 
@@ -115,7 +116,8 @@ class Components:
 
         def build(agent: NodeAgent) -> Runtime:
             return ProcessRuntime(client, clock, root, agent.queue.add, images=images, recorder=agent.recorder,
-                                  allocatable=lambda: agent.local_allocatable(), pod_address=agent.pod_address)
+                                  allocatable=lambda: agent.local_allocatable(), pod_address=agent.pod_address,
+                                  sandbox=self.options.pod_sandbox)
         return build
 
     def _usage(self, pod: Obj) -> dict[str, Usage] | None:

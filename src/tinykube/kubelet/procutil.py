@@ -73,7 +73,7 @@ async def spawn(argv: list[str], env: dict[str, str], cwd: str, enter: Enter | N
     finally:
         os.close(write_end)
     try:
-        report = await asyncio.get_running_loop().run_in_executor(None, _read_all, read_end)
+        report = await _read_all(read_end)
     finally:
         os.close(read_end)
     if report:
@@ -84,11 +84,25 @@ async def spawn(argv: list[str], env: dict[str, str], cwd: str, enter: Enter | N
     return process
 
 
-def _read_all(fd: int) -> bytes:
+async def _read_all(fd: int) -> bytes:
+    """Read a pipe to its end on the event loop (no thread per waiting container start)."""
+    os.set_blocking(fd, False)
+    loop = asyncio.get_running_loop()
     chunks = []
-    while chunk := os.read(fd, 4096):
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            ready = loop.create_future()
+            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+            try:
+                await ready
+            finally:
+                loop.remove_reader(fd)
+            continue
+        if not chunk:
+            return b"".join(chunks)
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def pump(reader: asyncio.StreamReader, stream: str, out: Any, now: Callable[[], float]) -> None:

@@ -3,7 +3,8 @@ namespace joined to it by a veth pair, as the bridge CNI plugin sets it up.
 
 The bridge holds the node's gateway address (the first of its podCIDR), so the host reaches
 every pod address directly; each pod has `eth0` with its address and a default route via the
-gateway, and `lo` up. Several tinykube servers on one machine share the bridge, each with its
+gateway, and `lo` up (set from inside by the sandbox process). Host-side commands of pods that
+start together go to one `ip -batch` process (`Batcher`). Several tinykube servers on one machine share the bridge, each with its
 own /24 (the agent skips ranges the host already routes when it picks the local node's).
 """
 
@@ -24,15 +25,6 @@ NETNS_DIR = Path("/run/netns")
 
 class NetworkError(RuntimeError):
     pass
-
-
-async def _ip(*args: str, batch: str | None = None) -> None:
-    proc = await asyncio.create_subprocess_exec("ip", *args, stdin=asyncio.subprocess.PIPE if batch else
-                                                asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                                                stderr=asyncio.subprocess.PIPE)
-    _, err = await proc.communicate(batch.encode() if batch else None)
-    if proc.returncode != 0:
-        raise NetworkError(f"ip {' '.join(args)}: {err.decode(errors='replace').strip()}")
 
 
 def _ip_sync(*args: str) -> subprocess.CompletedProcess[str]:
@@ -70,32 +62,93 @@ def release_gateway(gateway: str) -> None:
     _ip_sync("addr", "del", gateway, "dev", BRIDGE)
 
 
-async def create_pod_network(netns: str, veth: str, address: str, gateway: str) -> None:
-    """A named network namespace with eth0 = `address` on the bridge, lo up, default route."""
-    prefix = gateway.split("/")[1]
-    await _ip("netns", "add", netns)
-    try:
-        await _ip("-batch", "-", batch=f"link add {veth} type veth peer name eth0 netns {netns}\n"
-                                       f"link set {veth} master {BRIDGE} up\n")
-        await _ip("-n", netns, "-batch", "-", batch=f"addr add {address}/{prefix} dev eth0\n"
-                                                    "link set eth0 up\nlink set lo up\n"
-                                                    f"route add default via {gateway.split('/')[0]}\n")
-    except NetworkError:
+class Batcher:
+    """Runs the host-side `ip` commands of pods that start (or stop) together in one `ip -batch`
+    process: one process and one pass through the kernel's lock for a burst of pods instead of
+    one each. A request waits at most for the batch before it; its failure is its own."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[list[str], asyncio.Future[str | None]]] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def run(self, lines: list[str]) -> str | None:
+        """Run the lines; None when all worked, else the error of the first that failed."""
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((lines, future))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            script, owner = [], []
+            for index, (lines, _) in enumerate(batch):
+                script += lines
+                owner += [index] * len(lines)
+            try:
+                proc = await asyncio.create_subprocess_exec("ip", "-force", "-batch", "-",
+                                                            stdin=asyncio.subprocess.PIPE,
+                                                            stdout=asyncio.subprocess.DEVNULL,
+                                                            stderr=asyncio.subprocess.PIPE)
+                _, err = await proc.communicate("\n".join(script).encode() + b"\n")
+                errors = failed_lines(err.decode(errors="replace"))
+            except OSError as exc:
+                errors = {n: str(exc) for n in range(1, len(script) + 1)}
+            for index, (lines, future) in enumerate(batch):
+                mine = [errors[n] for n, who in enumerate(owner, 1) if who == index and n in errors]
+                if not future.done():
+                    future.set_result(mine[0] if mine else None)
+
+
+def failed_lines(stderr: str) -> dict[int, str]:
+    """Line number → error of each failed line in `ip -force -batch -` output (pure)."""
+    failed: dict[int, str] = {}
+    message = ""
+    for line in stderr.splitlines():
+        if line.startswith("Command failed -:"):
+            with contextlib.suppress(ValueError):
+                failed[int(line.rsplit(":", 1)[1])] = message or line
+            message = ""
+        else:
+            message = line.strip()
+    return failed
+
+
+def create_lines(netns: str, veth: str) -> list[str]:
+    """Host side of a pod's network: the namespace, the veth pair (eth0 inside), on the bridge.
+    The inside (addresses, lo, route) is configured by the sandbox process (`pause.py`)."""
+    return [f"netns add {netns}", f"link add {veth} type veth peer name eth0 netns {netns}",
+            f"link set {veth} master {BRIDGE} up"]
+
+
+def delete_lines(netns: str) -> list[str]:
+    """Deleting the namespace deletes eth0, and a veth pair goes with either end."""
+    return [f"netns del {netns}"]
+
+
+BATCHER = Batcher()
+
+
+async def create_pod_network(netns: str, veth: str) -> None:
+    error = await BATCHER.run(create_lines(netns, veth))
+    if error is not None:
         await delete_pod_network(netns, veth)
-        raise
+        raise NetworkError(f"pod network {netns}: {error}")
 
 
 async def delete_pod_network(netns: str, veth: str) -> None:
-    """Remove the namespace (its eth0 goes with it, and the host end of the pair with that)."""
-    with contextlib.suppress(NetworkError):
-        await _ip("link", "del", veth)
-    with contextlib.suppress(NetworkError):
-        await _ip("netns", "del", netns)
+    if (NETNS_DIR / netns).exists():
+        await BATCHER.run(delete_lines(netns))
+    if Path(f"/sys/class/net/{veth}").exists():
+        await BATCHER.run([f"link del {veth}"])
 
 
 def delete_pod_network_sync(netns: str, veth: str) -> None:
-    _ip_sync("link", "del", veth)
-    _ip_sync("netns", "del", netns)
+    if netns and (NETNS_DIR / netns).exists():
+        _ip_sync("netns", "del", netns)
+    if veth and Path(f"/sys/class/net/{veth}").exists():
+        _ip_sync("link", "del", veth)
 
 
 def netns_path(netns: str) -> str:

@@ -11,13 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-import psutil
-
 from tinykube.kubelet import envvars
 from tinykube.kubelet.sandbox import cgroups
 from tinykube.kubelet.sandbox.limits import container_limits
 from tinykube.kubelet.sandbox.mounts import Mount, container_mounts, hosts_file, pod_hostname
-from tinykube.kubelet.sandbox.sandbox import Decision, PodSandbox
+from tinykube.kubelet.sandbox.sandbox import Decision, PodSandbox, first_child
 from tinykube.kubelet.sandbox.volumes import VolumeSetup, memory_dirs
 
 Obj = dict[str, Any]
@@ -91,13 +89,9 @@ class PodIsolation:
         sandbox = self.sandbox
         if sandbox is None:
             return None
-        try:
-            children = psutil.Process(helper_pid).children()
-        except psutil.Error:
+        target = first_child(helper_pid)
+        if target is None:
             return None
-        if not children:
-            return None
-        target = children[0].pid
         return lambda argv, cwd, fd: sandbox.enter_argv({"argv": argv, "cwd": cwd, "join": True, "cgroups": procs},
                                                         fd, target)
 

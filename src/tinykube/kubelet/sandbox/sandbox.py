@@ -99,12 +99,13 @@ class PodSandbox:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._save()  # first: a crash from here on leaves enough to clean up
         await network.delete_pod_network(self.netns, self.veth)  # a leftover of the same pod
-        await network.create_pod_network(self.netns, self.veth, self.address, self.gateway)
+        await network.create_pod_network(self.netns, self.veth)
         with open(self.dir / "stderr", "wb") as err:
             self._holder = await asyncio.create_subprocess_exec(
                 "nsenter", f"--net={network.netns_path(self.netns)}", "unshare", "--uts", "--ipc", "--mount",
-                "--pid", "--fork", "--mount-proc", "--propagation", "private",
-                sys.executable, "-I", "-S", PAUSE, self.hostname, *tmpfs_dirs,
+                "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private",
+                sys.executable, "-I", "-S", PAUSE, self.hostname,
+                f"{self.address}/{self.gateway.split('/')[1]}", self.gateway.split("/")[0], *tmpfs_dirs,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=err,
                 start_new_session=True)
         assert self._holder.stdout is not None
@@ -116,8 +117,7 @@ class PodSandbox:
             message = (self.dir / "stderr").read_text(errors="replace").strip() or "no ready line"
             await self.destroy()
             raise RuntimeError(f"pod sandbox did not start: {message}")
-        children = psutil.Process(self._holder.pid).children()
-        self.pid = children[0].pid if children else self._holder.pid
+        self.pid = first_child(self._holder.pid) or self._holder.pid
         self._save()
 
     def _save(self) -> None:
@@ -137,10 +137,16 @@ class PodSandbox:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
         if self._holder is not None:
-            with contextlib.suppress(ProcessLookupError):
-                self._holder.kill()
-            with contextlib.suppress(asyncio.TimeoutError):
+            # unshare exits once the pod's PID 1 (and so every process of the pod) is gone;
+            # killing it first would leave that PID 1 dying on its own (--kill-child covers crashes)
+            if self.pid is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self._holder.kill()
+            try:
                 await asyncio.wait_for(self._holder.wait(), 5)
+            except asyncio.TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self._holder.kill()
         await network.delete_pod_network(self.netns, self.veth)
         if self.cgroups is not None:
             cgroups.remove_pod(self.cgroups, self.uid)
@@ -153,6 +159,19 @@ class PodSandbox:
         command inside the running container whose process that is)."""
         return [sys.executable, "-I", "-S", ENTER, json.dumps(dict(plan, sandbox_pid=target or self.pid)),
                 str(error_fd) if error_fd is not None else "-"]
+
+
+def first_child(pid: int) -> int | None:
+    """A process's first child, from /proc/<pid>/task/<pid>/children (psutil's children() scans
+    every process on the machine: too slow once per container start)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return int(text[0]) if text else None
+    except (OSError, ValueError):
+        with contextlib.suppress(psutil.Error):
+            children = psutil.Process(pid).children()
+            return children[0].pid if children else None
+    return None
 
 
 def clean_stale(root: Path, hierarchies: Hierarchies | None) -> int:
