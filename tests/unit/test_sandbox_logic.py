@@ -157,3 +157,14 @@ def test_hosts_file():
                     "hostAliases": [{"ip": "1.2.3.4", "hostnames": ["foo", "bar"]}]}}
     assert hosts_file(pod, "10.244.0.5").endswith(
         "10.244.0.5\tdb.backend.shop.svc.cluster.local\tdb\n\n# Entries added by HostAliases.\n1.2.3.4\tfoo\tbar\n")
+
+
+def test_ip_batch_lines_and_failures():
+    from tinykube.kubelet.sandbox.network import create_lines, delete_lines, failed_lines
+
+    assert create_lines("tk-1", "tkv1") == ["netns add tk-1", "link add tkv1 type veth peer name eth0 netns tk-1",
+                                            "link set tkv1 master tinykube0 up"]
+    assert delete_lines("tk-1") == ["netns del tk-1"]
+    stderr = 'Cannot find device "nosuchdev"\nCommand failed -:2\nCommand failed -:5\n'
+    assert failed_lines(stderr) == {2: 'Cannot find device "nosuchdev"', 5: "Command failed -:5"}
+    assert failed_lines("") == {}
