@@ -396,3 +396,47 @@ def test_restarted_agent_removes_sandboxes_left_behind(tmp_path: Path):
         wait_until(lambda: netns not in netns_names() and veth not in links(), 20, 0.2)
     finally:
         c.stop()
+
+
+def test_exec_probe_runs_inside_the_container(box: Cluster, ns: str):
+    """The probe sees the container's hostname and its volume (a file that exists nowhere on the host)."""
+    apply(box, ns, """
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: inside}
+    spec:
+      containers:
+      - name: c
+        image: busybox
+        command: ["sh", "-c", "sleep 1; echo yes > /state-of-inside/ready; sleep 3600"]
+        volumeMounts: [{name: state, mountPath: /state-of-inside}]
+        readinessProbe:
+          exec: {command: ["sh", "-c", "test \\"$(hostname)\\" = inside && cat /state-of-inside/ready"]}
+          periodSeconds: 1
+      volumes: [{name: state, emptyDir: {}}]
+    """)
+    wait_until(lambda: {c["type"]: c["status"] for c in pod(box, ns, "inside")["status"].get("conditions", [])}
+               .get("Ready") == "True", 40, 0.3)
+    assert not Path("/state-of-inside/ready").exists()
+
+
+def test_without_sandboxes_pods_run_on_the_host(tmp_path: Path):
+    """--pod-sandbox off (as without root): loopback pod IPs, host hostname, and the node says so."""
+    import socket
+
+    with running_cluster(tmp_path, *ARGS, "--pod-sandbox", "off") as c:
+        ns = create_namespace(c)
+        apply(c, ns, """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: plain}
+        spec:
+          restartPolicy: Never
+          containers: [{name: c, image: busybox, command: ["hostname"]}]
+        """)
+        p = wait_phase(c, ns, "plain", "Succeeded")
+        assert p["status"]["podIP"].startswith("127.1.")
+        assert logs(c, ns, "plain") == socket.gethostname() + "\n"
+        out = c.kubectl("get", "events", "-A", "--field-selector", "reason=NoPodIsolation", "-o", "json")
+        messages = [e["message"] for e in json.loads(out.stdout)["items"]]
+        assert messages and "volumes are not mounted at their mountPath" in messages[0]

@@ -177,6 +177,21 @@ class ProcessRuntime:
         return {ctr.name: ctr.process.pid for ctr in worker.apps
                 if ctr.process is not None and ctr.process.returncode is None and ctr.kind == "running"}
 
+    def exec_command(self, key: str, container: str, argv: list[str]) -> tuple[list[str], dict[str, str], str] | None:
+        """(argv, env, cwd) that run `argv` inside a running container, as `kubectl exec` does:
+        in its namespaces and cgroup when the pod has a sandbox, beside it on the host when not.
+        None when the container is not running."""
+        worker = self.workers.get(key)
+        if worker is None:
+            return None
+        for ctr in worker.inits + worker.apps:
+            if ctr.name == container and ctr.process is not None and ctr.kind == "running":
+                if worker.isolation is None:
+                    return argv, dict(ctr.env), ctr.cwd
+                enter = worker.isolation.enter_running(ctr.process.pid, ctr.cgroup_procs)
+                return (enter(argv, ctr.cwd, None), dict(ctr.env), "/") if enter is not None else None
+        return None
+
     async def sync(self, key: str, pod: Obj, node: NodeView, now: float) -> PodReport:
         worker = self._worker(key, pod, node)
         worker.pod = pod  # labels and annotations may change; the spec of a pod does not (much)
