@@ -7,6 +7,7 @@ follows a watch until every pod is Running with Ready=True. Prints pods/s to Run
 start latency (create request sent → Running seen on the watch) p50/p99, and the raw rate of
 spawning N `sleep` processes with asyncio directly (same session/pipe setup) in the same run.
 Targets (issue 6): p99 start latency < 1 s; pods/s >= 25% of the raw spawn rate.
+`--pod-sandbox off` measures pods on the host (as without root) to compare with sandboxed pods.
 """
 
 from __future__ import annotations
