@@ -7,6 +7,7 @@ follows a watch until every pod is Running with Ready=True. Prints pods/s to Run
 start latency (create request sent → Running seen on the watch) p50/p99, and the raw rate of
 spawning N `sleep` processes with asyncio directly (same session/pipe setup) in the same run.
 Targets (issue 6): p99 start latency < 1 s; pods/s >= 25% of the raw spawn rate.
+`--pod-sandbox off` measures pods on the host (as without root) to compare with sandboxed pods.
 """
 
 from __future__ import annotations
@@ -59,10 +60,10 @@ def running_and_ready(obj: dict) -> bool:
         c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
 
 
-async def run(n: int, runtime: str = "process") -> None:
+async def run(n: int, runtime: str = "process", extra: tuple[str, ...] = ()) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cluster = new_cluster(Path(tmp))
-        cluster.start(("--local-runtime", runtime, "--max-pods", str(max(110, n + 10))))
+        cluster.start(("--local-runtime", runtime, "--max-pods", str(max(110, n + 10)), *extra))
         try:
             ns = create_namespace(cluster)
             ca = ssl.create_default_context(cafile=cluster.ca_file)
@@ -132,7 +133,8 @@ async def run(n: int, runtime: str = "process") -> None:
             print("".join(cluster.output[-40:]), file=sys.stderr)
             raise
         finally:
-            cluster.stop()
+            open("/tmp/bench-out.txt", "w").write("".join(cluster.output))
+            cluster.stop(timeout=60)
 
 
 def main() -> None:
@@ -140,8 +142,10 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=200)
     parser.add_argument("--local-runtime", choices=("process", "sim"), default="process",
                         help="sim: the same run with simulated containers, to see the control plane's own share")
+    parser.add_argument("--pod-sandbox", choices=("auto", "off"), default="auto",
+                        help="the server's --pod-sandbox: off measures pods on the host (no namespaces)")
     args = parser.parse_args()
-    asyncio.run(run(args.pods, args.local_runtime))
+    asyncio.run(run(args.pods, args.local_runtime, ("--pod-sandbox", args.pod_sandbox)))
 
 
 if __name__ == "__main__":

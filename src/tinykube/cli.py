@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="name of this server's own node (default: the host name)")
     server.add_argument("--disable-agent", action="store_true",
                         help="run no node of this server's own (its simulated nodes still run)")
+    server.add_argument("--pod-sandbox", choices=("auto", "off"), default="auto",
+                        help="auto (default): as root on Linux, give each pod its own namespaces, pod "
+                             "network, volume mounts and cgroups; off: run pods on the host")
     server.add_argument("--max-pods", type=int, default=110, metavar="N",
                         help="pod capacity of the local node when it is registered (default: 110)")
     server.add_argument("--service-cluster-ip-range", default="10.96.0.0/12", metavar="CIDR",
@@ -146,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                                    node_grace_period=args.node_monitor_grace_period,
                                    local_runtime=args.local_runtime, image_table=args.image_table,
                                    max_pods=args.max_pods, node_name=args.node_name,
-                                   local_node=not args.disable_agent)
+                                   local_node=not args.disable_agent,
+                                   pod_sandbox=args.pod_sandbox != "off")
         import ipaddress
         try:
             ipaddress.ip_address(args.bind_address)

@@ -70,6 +70,7 @@ class ComponentOptions:
     image_table: Path | None = None  # --image-table FILE (merged over the built-in table)
     data_dir: Path | None = None  # where the process runtime keeps pod logs (DATA_DIR/pods)
     max_pods: int = 110  # the local node's pod capacity when it is registered
+    pod_sandbox: bool = True  # --pod-sandbox auto: namespaces, pod network, mounts, cgroups where possible
     extra_controllers: list[Callable[..., Awaitable[None]]] = field(default_factory=list)
     ca_pem: str = ""  # the cluster CA, published as the kube-root-ca.crt ConfigMap in every namespace
     # issues a pod's ServiceAccount token: token_source(pod, audience, expiration_seconds) -> str
@@ -159,7 +160,8 @@ class Components:
 
         def build(agent: NodeAgent) -> Runtime:
             return ProcessRuntime(client, clock, root, agent.queue.add, images=images, recorder=agent.recorder,
-                                  allocatable=lambda: agent.local_allocatable())
+                                  allocatable=lambda: agent.local_allocatable(), pod_address=agent.pod_address,
+                                  sandbox=self.options.pod_sandbox)
         return build
 
     def _usage(self, pod: Obj) -> dict[str, Usage] | None:

@@ -8,8 +8,10 @@ in about a second. Tests that stop the server start their own.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
+import sys
 import textwrap
 import time
 import urllib.request
@@ -21,6 +23,7 @@ import pytest
 from helpers import Cluster, create_namespace, free_port, new_cluster, running_cluster, wait_until
 
 SCALE = 10
+SANDBOXED = sys.platform == "linux" and os.geteuid() == 0  # pods get namespaces and addresses from the podCIDR
 ARGS = ("--local-runtime", "process", "--time-scale", str(SCALE))
 
 
@@ -83,7 +86,7 @@ def test_hello_runs_and_logs(proc: Cluster, ns: str):
     apply(proc, ns, simple_pod("hello", "echo hello; echo oops >&2; sleep 3600"))
     p = wait_phase(proc, ns, "hello", "Running")
     assert conditions(p)["Ready"] == "True"
-    assert p["status"]["podIP"].startswith("127.1.") and p["status"]["hostIP"] == "127.0.0.1"
+    assert p["status"]["podIP"].startswith("10.244." if SANDBOXED else "127.1.") and p["status"]["hostIP"] == "127.0.0.1"
     cells = row(proc, ns, "hello")
     assert cells[1:4] == ["1/1", "Running", "0"]
     assert wait_until(lambda: proc.kubectl("logs", "hello", "-n", ns).stdout == "hello\noops\n", 10, 0.2)

@@ -25,6 +25,7 @@ from tinykube.client.workqueue import WorkQueue, run_workers
 from tinykube.kubelet import node as nodes
 from tinykube.kubelet.podstatus import build_pod_status, pod_is_terminal
 from tinykube.kubelet.runtime import Runtime
+from tinykube.kubelet.sandbox import ipam
 from tinykube.kubelet.simruntime import SIM_RUNTIME, SimRuntime
 from tinykube.kubelet.stages import DEFAULT_STAGES, Stage
 from tinykube.machinery.errors import StatusError
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 SIM_OS_IMAGE = "tinykube simulated node"
 POD_WORKERS = 16
-MAX_POD_IP_OFFSET = 253  # .2 … .254 of the node's /24 (.1 is the gateway, .255 broadcast)
 
 
 @dataclass
@@ -142,6 +142,7 @@ class NodeAgent:
         await self.pods_informer.wait_synced()
         await self.local_runtime.start()
         await self.register_nodes()
+        await self._note_isolation()
         tasks = [asyncio.create_task(self._heartbeats(), name="kubelet-heartbeats"),
                  asyncio.create_task(run_workers(self.queue, self._sync, POD_WORKERS, log), name="kubelet-pods")]
         if self.recorder:
@@ -156,6 +157,25 @@ class NodeAgent:
                 task.cancel()
             await self.local_runtime.shutdown()  # no process outlives the agent
 
+    async def _note_isolation(self) -> None:
+        """A node event saying how the local runtime isolates pods (decided when it started)."""
+        note = getattr(self.local_runtime, "node_note", None)
+        if note is None or not self.local_node or self.recorder is None:
+            return
+        try:
+            node = await self.client.get(NODES, self.local_node)
+        except StatusError:
+            return
+        kind, reason, message = note()
+        self.recorder.event(node, kind, reason, message)
+
+    def pod_address(self, managed: ManagedNode, key: str) -> str:
+        """The pod's address in its node's podCIDR: the one it holds, else a free one."""
+        held = self._ip_of.get(key)
+        if held is not None and held[0] == managed.name:
+            return nodes.pod_ip(managed.cidr, held[1])
+        return self._allocate_ip(managed, key)
+
     async def register_nodes(self) -> None:
         """Create the local node and sim-1..N where missing (a restart keeps existing ones)."""
         wanted = [self.local_node] if self.local_node else []
@@ -167,6 +187,7 @@ class NodeAgent:
     def _free_cidr_index(self) -> int:
         used = {(n.get("spec") or {}).get("podCIDR") for n in self.nodes_informer.cache.list()}
         used |= {m.cidr for m in self.managed.values()} | self._reserved_cidrs
+        used |= getattr(self.local_runtime, "taken_ranges", set)()  # another server's pods on this host
         index = 0
         while nodes.pod_cidr(index) in used:
             index += 1
@@ -334,10 +355,8 @@ class NodeAgent:
         self._forget(key, deleted=True)
 
     def _allocate_ip(self, managed: ManagedNode, key: str) -> str:
-        offset = 1
-        while offset in managed.ips:
-            offset += 1
-        if offset > MAX_POD_IP_OFFSET:
+        offset = ipam.free_offset(managed.ips, managed.cidr)
+        if offset is None:
             raise RuntimeError(f"node {managed.name}: no free pod address left in {managed.cidr}")
         managed.ips[offset] = key
         self._ip_of[key] = (managed.name, offset)

@@ -29,6 +29,8 @@ from tinykube.kubelet.podstatus import (CONTAINER_CREATING, CONTAINER_STATUS_UNK
 from tinykube.kubelet.serviceenv import service_env
 from tinykube.kubelet.probes import (LIVENESS, PROBE_FIELDS, READINESS, STARTUP, ProbeCounter, ProbeSpec,
                                      grpc_probe, http_probe, resolve_port, tcp_probe)
+from tinykube.kubelet.sandbox.mounts import VolumeError, pod_hostname
+from tinykube.kubelet.sandbox.pod import PodIsolation
 from tinykube.kubelet.sim import image_id, stamp
 from tinykube.machinery.errors import StatusError
 
@@ -42,6 +44,7 @@ SERVICES = resource("v1", "services")
 CONFIG_RETRY = 10.0  # seconds between attempts to create a container whose ConfigMap/Secret is missing
 DEFAULT_GRACE = 30.0
 START_ERROR_CODE = 128  # runc's exit code for a container whose process could not start
+OOM_KILLED = "OOMKilled"
 DEFAULT_INDEX = """<!DOCTYPE html>
 <html>
 <head><title>Welcome to nginx!</title></head>
@@ -84,6 +87,7 @@ class Container:
         self.failed_event = ""  # the last Failed event message (recorded once per cause)
         self.env: dict[str, str] = {"PATH": HOST_PATH}  # of the current run: exec probes and hooks use it
         self.cwd = "/"
+        self.cgroup_procs: list[str] = []  # the cgroups of the current run (execs join them too)
 
     @property
     def path(self) -> str:
@@ -147,7 +151,8 @@ class Container:
 class PodWorker:
     def __init__(self, *, key: str, pod: Obj, address: str, root: Path, client: Client, clock: Any,
                  images: ImageTable, recorder: EventRecorder | None, notify: Callable[[], None],
-                 node_allocatable: dict[str, str], live_logs: set[Path]) -> None:
+                 node_allocatable: dict[str, str], live_logs: set[Path], host_ip: str | None = None,
+                 isolation: PodIsolation | None = None) -> None:
         self.key = key
         self.pod = pod
         self.uid: str = pod["metadata"].get("uid", "")
@@ -159,6 +164,8 @@ class PodWorker:
         self.notify = notify
         self.allocatable = node_allocatable
         self.live_logs = live_logs
+        self.host_ip = host_ip or address
+        self.isolation = isolation  # None: the containers run on the host, without namespaces
         meta = pod["metadata"]
         self.dir = logfiles.pod_dir(root, meta.get("namespace", ""), meta.get("name", ""), self.uid)
         spec = pod.get("spec") or {}
@@ -211,6 +218,8 @@ class PodWorker:
     async def _run(self) -> None:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
+            if self.isolation is not None and not await self._isolate(self.isolation):
+                return
             for ctr in self.inits:
                 if ctr.kind == "terminated" and ctr.exit_code == 0 and not is_sidecar(ctr.spec):
                     continue
@@ -226,6 +235,42 @@ class PodWorker:
             raise
         except Exception:
             log.exception("pod %s: process runtime failed", self.key)
+
+    def _facts(self) -> envvars.PodFacts:
+        return envvars.PodFacts(pod_ip=self.address, host_ip=self.host_ip, node_allocatable=self.allocatable)
+
+    async def _isolate(self, isolation: PodIsolation) -> bool:
+        """Volumes, then the sandbox, retried until they work (False: the pod is being stopped)."""
+        reported = ""
+        while not self.stopping:
+            try:
+                await isolation.set_up_volumes(self.pod, self._facts())
+                break
+            except VolumeError as exc:
+                if str(exc) != reported:
+                    reported = str(exc)
+                    self._event(None, "Warning", "FailedMount", reported)
+            await self.clock.sleep(CONFIG_RETRY)
+        while not self.stopping:
+            try:
+                await isolation.start_sandbox(self.pod)
+                return True
+            except (RuntimeError, OSError) as exc:
+                log.warning("pod %s: %s", self.key, exc)
+                self._event(None, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
+            await self.clock.sleep(CONFIG_RETRY)
+        return False
+
+    def _exec_enter(self, ctr: Container) -> procutil.Enter | None:
+        """How exec probes and hooks get into the container (None: they run beside it)."""
+        if self.isolation is None or ctr.process is None:
+            return None
+        return self.isolation.enter_running(ctr.process.pid, ctr.cgroup_procs)
+
+    async def release(self) -> None:
+        """The pod is done here: remove its sandbox (and every process left in it)."""
+        if self.isolation is not None:
+            await self.isolation.tear_down()
 
     async def _loop(self, ctr: Container) -> bool:
         """Run a container as long as the restart policy wants it; True when it last exited 0."""
@@ -273,13 +318,12 @@ class PodWorker:
                     raise
                 obj = None
             (sources.configmaps if kind == "configmap" else sources.secrets)[name] = obj
-        base = {"PATH": HOST_PATH, "HOSTNAME": self.pod["metadata"].get("name", ""),
+        base = {"PATH": HOST_PATH, "HOSTNAME": pod_hostname(self.pod),
                 "HOME": os.environ.get("HOME", "/root")}
         if entry is not None:
             base.update(dict(entry.env))
-        facts = envvars.PodFacts(pod_ip=self.address, host_ip=self.address, node_allocatable=self.allocatable)
         try:
-            env, warnings = envvars.container_env(self.pod, spec, facts, sources, base,
+            env, warnings = envvars.container_env(self.pod, spec, self._facts(), sources, base,
                                                   services=await self._service_env())
         except envvars.EnvError as exc:
             self._waiting(ctr, "CreateContainerConfigError", str(exc))
@@ -303,8 +347,9 @@ class PodWorker:
 
     def _builtins(self, ctr: Container, entry: Any) -> dict[str, str]:
         ports = [p.get("containerPort") for p in ctr.spec.get("ports") or [] if p.get("containerPort")]
-        html = self.dir / "html"
-        if any("TINYKUBE_HTML" in part for part in entry.command + entry.args) and not html.exists():
+        own_root = self.isolation.nginx_root(ctr.spec) if self.isolation is not None else None
+        html = Path(own_root) if own_root else self.dir / "html"
+        if not own_root and any("TINYKUBE_HTML" in part for part in entry.command + entry.args) and not html.exists():
             html.mkdir(parents=True, exist_ok=True)
             (html / "index.html").write_text(DEFAULT_INDEX)
         return {"TINYKUBE_PYTHON": sys.executable, "TINYKUBE_PORT": str(ports[0] if ports else 80),
@@ -337,8 +382,11 @@ class PodWorker:
         self._event(ctr, "Normal", "Pulled", f'Container image "{ctr.image}" already present on machine')
         self._event(ctr, "Normal", "Created", f"Created container: {ctr.name}")
         try:
+            group, ctr.cgroup_procs = self.isolation.cgroup(self.pod, ctr.spec) if self.isolation else (None, [])
+            ooms = group.oom_kills() if group is not None else 0
+            enter = self.isolation.enter(ctr.spec, ctr.cgroup_procs) if self.isolation is not None else None
             try:
-                process = await procutil.spawn(argv, env, cwd)
+                process = await procutil.spawn(argv, env, cwd, enter)
             except OSError as exc:
                 message = procutil.start_error(argv, exc)
                 ctr.kind, ctr.reason, ctr.message, ctr.exit_code = "terminated", "StartError", message, \
@@ -375,6 +423,8 @@ class PodWorker:
                     task.cancel()
             code = procutil.exit_code_of(returncode)
             ctr.kind, ctr.exit_code, ctr.reason = "terminated", code, exit_reason(code)
+            if group is not None and code == 137 and group.oom_kills() > ooms:
+                ctr.reason = OOM_KILLED
             ctr.message, ctr.finished_at, ctr.ready = "", self.clock.time(), False
             ctr.started = None
             self.notify()
@@ -397,7 +447,7 @@ class PodWorker:
         argv = self._hook_command(ctr, "postStart")
         if argv is None:
             return True
-        code, output = await procutil.run_exec(self.clock, argv, env, cwd, self._grace())
+        code, output = await procutil.run_exec(self.clock, argv, env, cwd, self._grace(), self._exec_enter(ctr))
         if code == 0:
             return True
         message = f"Exec lifecycle hook ({argv}) for Container \"{ctr.name}\" in Pod \"{self.pod['metadata']['name']}" \
@@ -417,7 +467,8 @@ class PodWorker:
         try:
             if probe.get("exec"):
                 argv = list(probe["exec"].get("command") or [])
-                code, output = await procutil.run_exec(self.clock, argv, ctr.env, ctr.cwd, timeout)
+                code, output = await procutil.run_exec(self.clock, argv, ctr.env, ctr.cwd, timeout,
+                                                       self._exec_enter(ctr))
                 return code == 0, output.strip() if code is not None else output
             if probe.get("httpGet"):
                 return await http_probe(probe["httpGet"], ctr.spec, self.address, timeout)
@@ -472,7 +523,8 @@ class PodWorker:
         deadline = self.clock.monotonic() + grace
         argv = self._hook_command(ctr, "preStop") if pre_stop else None
         if argv is not None:
-            code, output = await procutil.run_exec(self.clock, argv, ctr.env, ctr.cwd, max(0.0, grace))
+            code, output = await procutil.run_exec(self.clock, argv, ctr.env, ctr.cwd, max(0.0, grace),
+                                                   self._exec_enter(ctr))
             if code != 0:
                 self._event(ctr, "Warning", "FailedPreStopHook",
                             f"PreStopHook failed: command '{' '.join(argv)}' exited with {code}: {output.strip()}")
@@ -490,6 +542,7 @@ class PodWorker:
         running = [c for c in self.inits + self.apps if c.process is not None]
         await asyncio.gather(*(self.stop_container(c, grace) for c in running))
         await self.cancel()
+        await self.release()
 
     async def cancel(self) -> None:
         for task in [self.task, *self._side]:

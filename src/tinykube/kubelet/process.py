@@ -1,13 +1,18 @@
 """The process runtime: the local node's pods as real processes on this machine.
 
-No images and no isolation yet: a container is a process (a session and process group of its
-own) started from its command, or from the image table's entrypoint (`images.py`), with the
-environment the kubelet would give it (`envvars.py`). Pods share the host's network, but each
-gets an address of its own on loopback (127.1.0.0/16: Linux answers on all of 127/8 without any
-setup), which is its pod IP, where probes go and where the built-in nginx listens — so several
-nginx replicas serve port 80 side by side. A program that listens on all addresses still takes
-the port for everyone. Output goes to CRI log files under DATA_DIR/pods (`logfiles.py`), which
-`kubectl logs` reads.
+No images: a container is a process (a session and process group of its own) started from its
+command, or from the image table's entrypoint (`images.py`), with the environment the kubelet
+would give it (`envvars.py`). Output goes to CRI log files under DATA_DIR/pods (`logfiles.py`),
+which `kubectl logs` reads.
+
+As root on Linux each pod gets a sandbox (`sandbox/`): its own network namespace with an
+address from the node's podCIDR on the bridge tinykube0, UTS (hostname), IPC, mount and PID
+namespaces, its volumes bind-mounted at their mountPaths, and a cgroup per container with its
+memory (and CPU) limit. The decision is made once, when the runtime is built (`sandbox.decide`).
+Without it, pods share the host's network, but each gets an address of its own on loopback
+(127.1.0.0/16: Linux answers on all of 127/8 without any setup), which is its pod IP, where
+probes go and where the built-in nginx listens — so several nginx replicas serve port 80 side
+by side; a program that listens on all addresses still takes the port for everyone.
 
 No process outlives the agent: `shutdown` (the server stopping) kills every container's
 process group, and `start` kills what an agent that died without cleaning up left behind
@@ -29,13 +34,17 @@ from typing import Any, Callable
 
 from tinykube.client.api import Client
 from tinykube.client.events import EventRecorder
-from tinykube.kubelet import procutil
+from tinykube.kubelet import logfiles, procutil
 from tinykube.kubelet.images import ImageTable, build_table
 from tinykube.kubelet.podstatus import build_pod_status
 from tinykube.kubelet.podworker import PodWorker
 from tinykube.kubelet.attach import Attachment
 from tinykube.kubelet.execproc import ExecProcess, start_in_container
 from tinykube.kubelet.runtime import ContainerNotFound, NodeView, PodReport
+from tinykube.kubelet.sandbox import ipam, network
+from tinykube.kubelet.sandbox import sandbox as sandboxes
+from tinykube.kubelet.sandbox.pod import PodIsolation, ResolvConf
+from tinykube.kubelet.sandbox.volumes import TokenSource, VolumeSetup
 from tinykube.kubelet.sim import stamp
 
 log = logging.getLogger(__name__)
@@ -79,11 +88,12 @@ def loopback_address(n: int) -> str:
 
 class ProcessRuntime:
     version = PROCESS_RUNTIME
-    host_network = True
 
     def __init__(self, client: Client, clock: Any, root: Path, notify: Callable[[str], None], *,
                  images: ImageTable | None = None, recorder: EventRecorder | None = None,
-                 allocatable: Callable[[], dict[str, str]] = dict) -> None:
+                 allocatable: Callable[[], dict[str, str]] = dict, sandbox: bool = True,
+                 pod_address: Callable[[Any, str], str] | None = None, token_source: TokenSource | None = None,
+                 resolv_conf_for: ResolvConf | None = None) -> None:
         self.client = client
         self.clock = clock
         self.root = root
@@ -96,10 +106,32 @@ class ProcessRuntime:
         self.live_logs: set[Path] = set()  # log files a running container still writes
         self._cleanups: set[asyncio.Task[None]] = set()
         self.addresses = LoopbackAddresses()
+        self.decision = sandboxes.decide(sandbox and pod_address is not None)
+        self.pod_address = pod_address
+        self.volumes = VolumeSetup(client, token_source)
+        self.resolv_conf_for = resolv_conf_for
+        self._gateway: str | None = None  # on the bridge once the first sandbox needs it
+        log.info("process runtime: %s", self.decision.describe())
+
+    @property
+    def host_network(self) -> bool:
+        """Pods use loopback addresses on the host's network (no sandboxes)."""
+        return not self.decision.sandboxed
+
+    def node_note(self) -> tuple[str, str, str]:
+        """(type, reason, message) of the node event that says how pods are isolated."""
+        if self.decision.sandboxed:
+            return "Normal", "PodSandboxes", self.decision.describe()
+        return "Warning", "NoPodIsolation", self.decision.describe()
+
+    def taken_ranges(self) -> set[str]:
+        """Pod ranges the host already routes on the bridge (other servers'): not for our node."""
+        return network.routed_networks() if self.decision.sandboxed else set()
 
     async def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         procutil.kill_stale(self.root)
+        sandboxes.clean_stale(self.root, self.decision.cgroups)
 
     def uid_of(self, key: str) -> str | None:
         worker = self.workers.get(key)
@@ -110,15 +142,34 @@ class ProcessRuntime:
     def _worker(self, key: str, pod: Obj, node: NodeView) -> PodWorker:
         worker = self.workers.get(key)
         if worker is None:
+            isolation = None
+            if self.decision.sandboxed and self.pod_address is not None:
+                address = self.pod_address(node, key)
+                meta = pod["metadata"]
+                pod_dir = logfiles.pod_dir(self.root, meta.get("namespace", ""), meta.get("name", ""),
+                                           meta.get("uid", ""))
+                isolation = PodIsolation(self.decision, self.volumes, pod_dir, address, self._bridge(node),
+                                         self.resolv_conf_for)
+            else:
+                address = self.addresses.claim(key, (pod.get("status") or {}).get("podIP"))
             worker = self.workers[key] = PodWorker(
-                key=key, pod=pod, address=self.addresses.claim(key, (pod.get("status") or {}).get("podIP")),
+                key=key, pod=pod, address=address,
                 root=self.root, client=self.client, clock=self.clock,
                 images=self.images, recorder=self.recorder, notify=lambda: self.notify(key),
-                node_allocatable=self.allocatable(), live_logs=self.live_logs)
+                node_allocatable=self.allocatable(), live_logs=self.live_logs, host_ip=node.address,
+                isolation=isolation)
             stale = self.finished.pop(key, None)  # an earlier pod of the same name, since deleted
             if stale is not None and stale != worker.dir:
                 shutil.rmtree(stale, ignore_errors=True)
         return worker
+
+    def _bridge(self, node: NodeView) -> str:
+        """The node's gateway on the bridge (set up when the first sandbox needs it)."""
+        gateway = ipam.gateway(getattr(node, "cidr"))
+        if gateway != self._gateway:
+            network.ensure_bridge(gateway)
+            self._gateway = gateway
+        return gateway
 
     def container_pids(self, key: str) -> dict[str, int]:
         """The running app containers of a pod by name, with their main process's pid."""
@@ -130,12 +181,19 @@ class ProcessRuntime:
 
     async def exec_stream(self, key: str, container: str, argv: list[str], *, tty: bool,
                           stdin: bool) -> ExecProcess:
-        """Run `argv` in a running container, with its environment and working directory."""
+        """Run `argv` in a running container, as `kubectl exec` does: with its environment and
+        working directory, and in its namespaces and cgroup when the pod has a sandbox."""
         worker = self.workers.get(key)
         for ctr in (worker.inits + worker.apps) if worker is not None else []:
             if ctr.name == container and ctr.kind == "running" and ctr.process is not None \
                     and ctr.process.returncode is None:
-                return await start_in_container(ctr, ctr.process.pid, argv, tty=tty, stdin=stdin)
+                if worker.isolation is None:  # type: ignore[union-attr]
+                    return await start_in_container(ctr, ctr.process.pid, argv, tty=tty, stdin=stdin)
+                enter = worker.isolation.enter_running(ctr.process.pid, ctr.cgroup_procs)  # type: ignore[union-attr]
+                if enter is None:
+                    break
+                return await ExecProcess.start(enter(argv, ctr.cwd, None), dict(ctr.env), "/", tty=tty,
+                                               stdin=stdin, container_id=ctr.container_id)
         raise ContainerNotFound(container)
 
     def attach_stream(self, key: str, container: str) -> Attachment:
@@ -196,6 +254,7 @@ class ProcessRuntime:
         for process in procs:
             with contextlib.suppress(ProcessLookupError):
                 await process.wait()
+        await worker.release()
         if deleted:
             shutil.rmtree(worker.dir, ignore_errors=True)
 
@@ -214,5 +273,8 @@ class ProcessRuntime:
         for process in procs:
             with contextlib.suppress(ProcessLookupError):
                 await asyncio.wait_for(process.wait(), 1.0)
+        await asyncio.gather(*(w.release() for w in workers), return_exceptions=True)
         if self._cleanups:
             await asyncio.wait(list(self._cleanups), timeout=SHUTDOWN_GRACE)
+        if self._gateway is not None:
+            network.release_gateway(self._gateway)

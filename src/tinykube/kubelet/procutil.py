@@ -52,11 +52,57 @@ def signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
-async def spawn(argv: list[str], env: dict[str, str], cwd: str) -> asyncio.subprocess.Process:
-    """Start a container's main process in a new session, stdin from /dev/null, output piped."""
-    return await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                                                env=env, cwd=cwd, start_new_session=True)
+Enter = Callable[[list[str], str, "int | None"], list[str]]  # (argv, cwd, error fd) -> argv in a pod sandbox
+
+
+async def spawn(argv: list[str], env: dict[str, str], cwd: str, enter: Enter | None = None) -> asyncio.subprocess.Process:
+    """Start a container's main process in a new session, stdin from /dev/null, output piped.
+
+    With `enter`, the process starts inside the pod's sandbox (`sandbox/enter.py`); an exec
+    failure there comes back through a pipe and is raised as the OSError a direct spawn raises."""
+    if enter is None:
+        return await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                                                    env=env, cwd=cwd, start_new_session=True)
+    read_end, write_end = os.pipe()
+    try:
+        process = await asyncio.create_subprocess_exec(*enter(argv, cwd, write_end), stdin=asyncio.subprocess.DEVNULL,
+                                                       stdout=asyncio.subprocess.PIPE,
+                                                       stderr=asyncio.subprocess.PIPE, env=env,
+                                                       start_new_session=True, pass_fds=(write_end,))
+    finally:
+        os.close(write_end)
+    try:
+        report = await _read_all(read_end)
+    finally:
+        os.close(read_end)
+    if report:
+        await process.wait()
+        head, _, text = report.decode(errors="replace").partition("\n")
+        errno_text, _, filename = head.partition(" ")
+        raise OSError(int(errno_text or 1), text, filename or None)
+    return process
+
+
+async def _read_all(fd: int) -> bytes:
+    """Read a pipe to its end on the event loop (no thread per waiting container start)."""
+    os.set_blocking(fd, False)
+    loop = asyncio.get_running_loop()
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            ready = loop.create_future()
+            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+            try:
+                await ready
+            finally:
+                loop.remove_reader(fd)
+            continue
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 async def pump(reader: asyncio.StreamReader, stream: str, out: Any, now: Callable[[], float]) -> None:
@@ -75,13 +121,15 @@ async def pump(reader: asyncio.StreamReader, stream: str, out: Any, now: Callabl
             out.flush()
 
 
-async def run_exec(clock: Any, argv: list[str], env: dict[str, str], cwd: str, timeout: float) -> tuple[int | None, str]:
-    """Run a probe or hook command beside the container: (exit code or None on timeout, output)."""
+async def run_exec(clock: Any, argv: list[str], env: dict[str, str], cwd: str, timeout: float,
+                   enter: Enter | None = None) -> tuple[int | None, str]:
+    """Run a probe or hook command beside the container (`enter`: inside it): (exit code or None
+    on timeout, output)."""
     try:
-        proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                    stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.STDOUT, env=env, cwd=cwd,
-                                                    start_new_session=True)
+        proc = await asyncio.create_subprocess_exec(*(enter(argv, cwd, None) if enter else argv),
+                                                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.STDOUT, env=env,
+                                                    cwd=None if enter else cwd, start_new_session=True)
     except OSError as exc:
         return 126 if not isinstance(exc, FileNotFoundError) else 127, start_error(argv, exc)
     done, result = await within(clock, timeout, proc.communicate())

@@ -1,0 +1,127 @@
+"""Start one container inside its pod's sandbox (what runc does for a container upstream).
+
+Run by the process runtime as `python -I -S enter.py <plan json> <error fd>` in a session of
+its own. It joins the sandbox process's network, UTS, IPC, PID and mount namespaces (setns),
+takes a mount namespace of its own (so this container's volume mounts are not its siblings'),
+bind-mounts the plan's volumes at their mount paths, then forks: the child joins the
+container's cgroups and execs the command, and this process stays outside the pod's PID
+namespace to wait for it and exit as it did (same code, or killed by the same signal), so the
+runtime sees the container's own exit status.
+
+A failure before the exec is written to the error fd as "<errno> <filename>" (the runtime
+turns it into the StartError runc would report); a successful exec closes the fd silently.
+With error fd "-" failures go to stderr. A plan with `"join": true` (exec probes, hooks, a
+`kubectl exec`) names a running container's process as `sandbox_pid` and enters all of its
+namespaces, its mount namespace included, instead of making one.
+
+Standalone on purpose (stdlib only): it runs once per container start and must start fast.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import sys
+
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+NAMESPACES = ("net", "uts", "ipc", "pid", "mnt")  # mnt last: after it, /proc is the pod's
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str, filename: str = "") -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}", filename)
+
+
+def join_namespaces(pid: int) -> None:
+    fds = [os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY) for ns in NAMESPACES]
+    for fd, ns in zip(fds, NAMESPACES):
+        _check(libc.setns(fd, 0), f"setns {ns}")
+        os.close(fd)
+
+
+def mount_volumes(mounts: list) -> None:
+    _check(libc.unshare(CLONE_NEWNS), "unshare mount namespace")
+    _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    for m in mounts:
+        source, target = m["source"], m["target"]
+        if not os.path.exists(target):
+            if os.path.isdir(source):
+                os.makedirs(target, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(target) or "/", exist_ok=True)
+                open(target, "a").close()
+        _check(libc.mount(source.encode(), target.encode(), None, MS_BIND | MS_REC, None), "bind mount", target)
+        if m.get("readOnly"):
+            _check(libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY, None),
+                   "read-only remount", target)
+
+
+def child(plan: dict, error_fd: int) -> None:
+    """In the pod's PID namespace: cgroups, working directory, exec."""
+    for sig in FORWARDED:
+        signal.signal(sig, signal.SIG_DFL)
+    for procs in plan.get("cgroups") or []:
+        with open(procs, "w") as f:
+            f.write("0")
+    argv = plan["argv"]
+    os.chdir(plan.get("cwd") or "/")
+    os.execvpe(argv[0], argv, os.environ)
+
+
+def report(error_fd: int, exc: OSError, filename: str) -> None:
+    message = f"{exc.errno or 1} {filename}\n{exc.strerror or exc}"
+    if error_fd < 0:
+        sys.stderr.write(f"tinykube: {exc.strerror or exc} {filename}\n")
+    else:
+        os.write(error_fd, message.encode())
+
+
+def main() -> int:
+    plan = json.loads(sys.argv[1])
+    error_fd = int(sys.argv[2]) if sys.argv[2] != "-" else -1
+    if error_fd >= 0:
+        os.set_inheritable(error_fd, False)
+    try:
+        join_namespaces(int(plan["sandbox_pid"]))
+        if not plan.get("join"):
+            mount_volumes(plan.get("mounts") or [])
+        cwd = plan.get("cwd") or "/"
+        if not os.path.isdir(cwd):
+            raise FileNotFoundError(2, "no such directory", cwd)
+    except OSError as exc:
+        report(error_fd, exc, exc.filename or "")
+        return 1
+    pid = os.fork()
+    if pid == 0:
+        try:
+            child(plan, error_fd)
+        except OSError as exc:  # the command itself: no filename (runc's "executable file not found")
+            report(error_fd, exc, "")
+        os._exit(127)
+    if error_fd >= 0:
+        os.close(error_fd)
+    # signals the runtime sends to this process group reach the child too; this process only waits
+    for sig in FORWARDED:
+        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig != signal.SIGKILL:
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+        return 128 + sig
+    return os.WEXITSTATUS(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
