@@ -41,6 +41,7 @@ from tinykube.controllers.ttlafterfinished import TTLAfterFinishedController
 from tinykube.controllers.volume.binder import PersistentVolumeController
 from tinykube.controllers.volume.protection import ProtectionController
 from tinykube.kubelet import node as kubelet_node
+from tinykube.dns.resolvconf import pod_resolv_conf
 from tinykube.dns.server import ClusterDNS
 from tinykube.kubelet.agent import NodeAgent
 from tinykube.kubelet.localpath import LocalPathProvisioner
@@ -132,6 +133,7 @@ class Components:
         kubelet_client = LocalClient(registry, "kubelet")
         self.addresses = LoopbackAddresses((options.data_dir or Path.home() / ".tinykube") / "service-addresses")
         self.dns = ClusterDNS(self.informers, options.cluster_domain)
+        self.dns_on_cluster_ip = False  # kube-dns's ClusterIP:53 answers (root): pods may resolve through it
         # the node's service proxy forwards to pod IPs, which are real only for process pods
         self.proxy = ServiceProxy(self.informers, self.addresses) \
             if options.local_node and options.local_runtime == "process" else None
@@ -161,8 +163,16 @@ class Components:
         def build(agent: NodeAgent) -> Runtime:
             return ProcessRuntime(client, clock, root, agent.queue.add, images=images, recorder=agent.recorder,
                                   allocatable=lambda: agent.local_allocatable(), pod_address=agent.pod_address,
-                                  sandbox=self.options.pod_sandbox)
+                                  sandbox=self.options.pod_sandbox, token_source=self.options.token_source,
+                                  resolv_conf_for=self._resolv_conf)
         return build
+
+    def _resolv_conf(self, pod: Obj) -> str | None:
+        """A sandboxed pod's /etc/resolv.conf: cluster DNS, once it answers on kube-dns's ClusterIP
+        (as root); until then (or without root) the host's."""
+        if not self.dns_on_cluster_ip:
+            return None
+        return pod_resolv_conf(pod, self.options.cluster_dns_ip, self.options.cluster_domain)
 
     def _usage(self, pod: Obj) -> dict[str, Usage] | None:
         """Measured usage for the local node's processes, the annotations' for simulated pods."""
@@ -216,6 +226,7 @@ class Components:
             self.addresses.reserved.add(ip)
             try:
                 await self.dns.listen(ip, 53)
+                self.dns_on_cluster_ip = True
             except OSError as exc:
                 log.warning("cluster DNS: cannot listen on %s:53 (%s); the loopback port still answers", ip, exc)
         return port

@@ -319,8 +319,8 @@ def test_host_path_and_persistent_volume_claim(box: Cluster, ns: str, tmp_path: 
     assert (host_dir / "out").read_text() == "hi\n" and (pv_dir / "new").read_text() == "kept\n"
     wait_until(lambda: f'FailedMount: MountVolume.SetUp failed for volume "host" : hostPath type check failed: '
                        f'{tmp_path / "absent"} is not a directory' in event_messages(box, ns, "nodir"), 20, 0.3)
-    wait_until(lambda: any(m.startswith('FailedMount: MountVolume.SetUp failed for volume "vol" : error processing '
-                                        f'PVC {ns}/unbound: PVC {ns}/unbound has non-bound phase')
+    # a claim that cannot bind keeps its pod from being scheduled at all, as upstream's scheduler does
+    wait_until(lambda: any(m.startswith("FailedScheduling: ") and "pod has unbound immediate PersistentVolumeClaims" in m
                            for m in event_messages(box, ns, "unbound-user")), 20, 0.3)
     box.kubectl("delete", "pv", f"pv-{ns}", "--wait=false")
 

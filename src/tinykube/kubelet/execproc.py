@@ -1,8 +1,8 @@
 """A command run inside a running container for `kubectl exec`: its process, pty and streams.
 
-`enter_argv` is the one place that decides how a command enters a pod: today processes share
-the host, so it adds nothing; once pods have namespaces it prefixes `nsenter` aimed at the
-container's main process. `ExecProcess` runs the command with the container's environment and
+A pod with a sandbox is entered through `sandbox/enter.py` (the `enter` argv builder the
+runtime passes, with an error pipe as for container starts); a pod on the host runs the command
+beside the container. `ExecProcess` runs the command with the container's environment and
 working directory, its output read as (stream, bytes) chunks: with a tty on a pty of its own
 (the command's controlling terminal, so shells and ^C work), else on pipes, stdin from a pipe
 only when the client sends stdin.
@@ -28,12 +28,6 @@ READ_CHUNK = 32 * 1024
 
 class ExecError(Exception):
     """The command did not start; the message is what the CRI reports for it."""
-
-
-def enter_argv(target_pid: int | None) -> list[str]:
-    """The argv prefix that runs a command inside the pod of the container whose main process is
-    `target_pid` (empty while pods share the host's namespaces)."""
-    return []
 
 
 def exec_failure(container_id: str, argv: list[str], exc: OSError) -> str:
@@ -69,33 +63,52 @@ class ExecProcess:
 
     @classmethod
     async def start(cls, argv: list[str], env: dict[str, str], cwd: str, *, tty: bool, stdin: bool,
-                    container_id: str = "") -> "ExecProcess":
+                    container_id: str = "", enter: procutil.Enter | None = None) -> "ExecProcess":
+        """Start `argv`; with `enter`, inside the pod's sandbox (its failure to exec comes back
+        on an error pipe)."""
         self = cls()
+        command, pass_fds, read_end = argv, (), None
+        if enter is not None:
+            read_end, write_end = os.pipe()
+            command, pass_fds, cwd = enter(argv, cwd, write_end), (write_end,), "/"
         try:
-            if tty:
-                await self._start_tty(argv, env, cwd)
-            else:
-                await self._start_pipes(argv, env, cwd, stdin)
+            try:
+                if tty:
+                    await self._start_tty(command, env, cwd, pass_fds)
+                else:
+                    await self._start_pipes(command, env, cwd, stdin, pass_fds)
+            finally:
+                for fd in pass_fds:
+                    os.close(fd)
+            if read_end is not None:
+                assert self.process is not None
+                fd, read_end = read_end, None
+                await procutil.raise_start_report(fd, self.process)
         except OSError as exc:
+            await self.close()
             raise ExecError(exec_failure(container_id, argv, exc)) from None
+        finally:
+            if read_end is not None:
+                os.close(read_end)
         return self
 
-    async def _start_pipes(self, argv: list[str], env: dict[str, str], cwd: str, stdin: bool) -> None:
+    async def _start_pipes(self, argv: list[str], env: dict[str, str], cwd: str, stdin: bool,
+                           pass_fds: tuple[int, ...]) -> None:
         self.process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=cwd,
-            start_new_session=True)
+            start_new_session=True, pass_fds=pass_fds)
         assert self.process.stdout is not None and self.process.stderr is not None
         self._open_streams = 2
         self._pumps = [asyncio.create_task(self._pump(self.process.stdout, STDOUT)),
                        asyncio.create_task(self._pump(self.process.stderr, STDERR))]
 
-    async def _start_tty(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
+    async def _start_tty(self, argv: list[str], env: dict[str, str], cwd: str, pass_fds: tuple[int, ...]) -> None:
         master, slave = pty.openpty()
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *argv, stdin=slave, stdout=slave, stderr=slave, env={"TERM": "xterm", **env}, cwd=cwd,
-                preexec_fn=_controlling_tty(os.ttyname(slave)))
+                preexec_fn=_controlling_tty(os.ttyname(slave)), pass_fds=pass_fds)
         except OSError:
             os.close(master)
             raise
@@ -183,8 +196,8 @@ class ExecProcess:
                 await self.process.wait()
 
 
-async def start_in_container(container: Any, target_pid: int | None, argv: list[str], *, tty: bool,
-                             stdin: bool) -> ExecProcess:
-    """Run `argv` in a container (its env and cwd), entered through `enter_argv`."""
-    return await ExecProcess.start(enter_argv(target_pid) + argv, dict(container.env), container.cwd, tty=tty,
-                                   stdin=stdin, container_id=container.container_id)
+async def start_in_container(container: Any, argv: list[str], *, tty: bool, stdin: bool,
+                             enter: procutil.Enter | None = None) -> ExecProcess:
+    """Run `argv` in a container, with its env and cwd (and through `enter` in its sandbox)."""
+    return await ExecProcess.start(argv, dict(container.env), container.cwd, tty=tty, stdin=stdin,
+                                   container_id=container.container_id, enter=enter)

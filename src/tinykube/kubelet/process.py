@@ -187,13 +187,13 @@ class ProcessRuntime:
         for ctr in (worker.inits + worker.apps) if worker is not None else []:
             if ctr.name == container and ctr.kind == "running" and ctr.process is not None \
                     and ctr.process.returncode is None:
-                if worker.isolation is None:  # type: ignore[union-attr]
-                    return await start_in_container(ctr, ctr.process.pid, argv, tty=tty, stdin=stdin)
-                enter = worker.isolation.enter_running(ctr.process.pid, ctr.cgroup_procs)  # type: ignore[union-attr]
+                isolation = worker.isolation  # type: ignore[union-attr]
+                if isolation is None:
+                    return await start_in_container(ctr, argv, tty=tty, stdin=stdin)
+                enter = isolation.enter_running(ctr.process.pid, ctr.cgroup_procs)
                 if enter is None:
                     break
-                return await ExecProcess.start(enter(argv, ctr.cwd, None), dict(ctr.env), "/", tty=tty,
-                                               stdin=stdin, container_id=ctr.container_id)
+                return await start_in_container(ctr, argv, tty=tty, stdin=stdin, enter=enter)
         raise ContainerNotFound(container)
 
     def attach_stream(self, key: str, container: str) -> Attachment:

@@ -72,6 +72,13 @@ async def spawn(argv: list[str], env: dict[str, str], cwd: str, enter: Enter | N
                                                        start_new_session=True, pass_fds=(write_end,))
     finally:
         os.close(write_end)
+    await raise_start_report(read_end, process)
+    return process
+
+
+async def raise_start_report(read_end: int, process: asyncio.subprocess.Process) -> None:
+    """Read (and close) the error pipe of a process started through `sandbox/enter.py`: empty
+    when the command was exec'd, else the OSError a direct spawn would have raised."""
     try:
         report = await _read_all(read_end)
     finally:
@@ -81,7 +88,6 @@ async def spawn(argv: list[str], env: dict[str, str], cwd: str, enter: Enter | N
         head, _, text = report.decode(errors="replace").partition("\n")
         errno_text, _, filename = head.partition(" ")
         raise OSError(int(errno_text or 1), text, filename or None)
-    return process
 
 
 async def _read_all(fd: int) -> bytes:

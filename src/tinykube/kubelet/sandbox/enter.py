@@ -68,6 +68,13 @@ def child(plan: dict, error_fd: int) -> None:
     for procs in plan.get("cgroups") or []:
         with open(procs, "w") as f:
             f.write("0")
+    if plan.get("join") and os.isatty(0):
+        # `kubectl exec -t`: the terminal's foreground process group must be one this PID
+        # namespace can see, or a shell cannot take the terminal ("Cannot set tty process group")
+        import fcntl
+        import termios
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 1)
     argv = plan["argv"]
     os.chdir(plan.get("cwd") or "/")
     os.execvpe(argv[0], argv, os.environ)
