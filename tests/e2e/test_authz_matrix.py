@@ -25,6 +25,7 @@ VIEW_READS = {
              "statefulsets/scale", "statefulsets/status"},
     "autoscaling": {"horizontalpodautoscalers", "horizontalpodautoscalers/status"},
     "batch": {"cronjobs", "cronjobs/status", "jobs", "jobs/status"},
+    "discovery.k8s.io": {"endpointslices"},
 }
 # Every authenticated user may ask about itself (system:basic-user).
 SELF_REVIEWS = {("authentication.k8s.io", "selfsubjectreviews"), ("authorization.k8s.io", "selfsubjectaccessreviews"),

@@ -72,6 +72,13 @@ def check_nothing_lost(before: dict, after: dict) -> None:
 
 
 @pytest.mark.timeout(180)
+def rollout_done(deployment: dict) -> bool:
+    """The rollout of the deployment's current template has finished (and was seen doing so)."""
+    status = deployment.get("status") or {}
+    return status.get("observedGeneration", 0) >= deployment["metadata"].get("generation", 0) and \
+        status.get("updatedReplicas") == REPLICAS and status.get("availableReplicas") == REPLICAS
+
+
 def test_kill_9_during_rolling_update(fresh_cluster: Cluster) -> None:
     c = fresh_cluster
     args = ("--sim-nodes", "5", "--time-scale", "20")
@@ -89,13 +96,13 @@ def test_kill_9_during_rolling_update(fresh_cluster: Cluster) -> None:
         time.sleep(rng.uniform(0.05, 1.2))
         before = snapshot(c)
         highest = max(highest, max_rv(before))
-        deployment = before["deploy"]["web"]
-        if (deployment.get("status") or {}).get("updatedReplicas") == REPLICAS and \
-                deployment["status"].get("availableReplicas") == REPLICAS:
+        if rollout_done(before["deploy"]["web"]):
             image = next(images)  # that rollout finished: start another, so every kill lands mid-rollout
             c.kubectl("set", "image", "deployment/web", f"nginx={image}", "-n", NS)
             time.sleep(rng.uniform(0.05, 0.5))
-        else:
+            before = snapshot(c)
+            highest = max(highest, max_rv(before))
+        if not rollout_done(before["deploy"]["web"]):
             mid_rollout += 1
         assert c.process is not None
         c.process.send_signal(signal.SIGKILL)

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from helpers import Cluster, create_namespace, new_cluster, running_cluster, wait_until
+from helpers import Cluster, create_namespace, new_cluster, running_cluster, wait_until, apply_manifest as apply
 
 TIME_SCALE = 10
 
@@ -57,9 +57,6 @@ def wait_condition_message(c: Cluster, ns: str, name: str, timeout: float = 15) 
         return None
     return wait_until(message, timeout, 0.2)
 
-
-def apply(c: Cluster, ns: str, manifest: str) -> None:
-    c.kubectl("apply", "-n", ns, "-f", "-", input=textwrap.dedent(manifest))
 
 
 def test_nodes_are_listed_ready(sim: Cluster):

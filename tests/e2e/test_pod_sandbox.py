@@ -12,13 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from helpers import Cluster, create_namespace, running_cluster, wait_until
+from helpers import Cluster, create_namespace, running_cluster, wait_until, apply_manifest as apply
 
 pytestmark = pytest.mark.skipif(not (sys.platform == "linux" and os.geteuid() == 0),
                                 reason="pod sandboxes need root on Linux")
@@ -36,9 +35,6 @@ def box(tmp_path_factory: pytest.TempPathFactory):
 def ns(box: Cluster) -> str:
     return create_namespace(box)
 
-
-def apply(c: Cluster, ns: str, manifest: str) -> None:
-    c.kubectl("apply", "-n", ns, "-f", "-", input=textwrap.dedent(manifest))
 
 
 def pod(c: Cluster, ns: str, name: str) -> dict:

@@ -9,12 +9,11 @@ import json
 import os
 import shutil
 import sys
-import textwrap
 
 import httpx
 import pytest
 
-from helpers import Cluster, create_namespace, is_ready, running_cluster, wait_until
+from helpers import Cluster, create_namespace, is_ready, running_cluster, wait_until, apply_manifest as apply
 
 pytestmark = pytest.mark.skipif(not (sys.platform == "linux" and os.geteuid() == 0),
                                 reason="pod sandboxes, cluster DNS on kube-dns's ClusterIP and ClusterIPs need root")
@@ -57,9 +56,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     with running_cluster(tmp_path_factory.mktemp("together"), "--local-runtime", "process") as c:
         yield c
 
-
-def apply(c: Cluster, ns: str, manifest: str) -> None:
-    c.kubectl("apply", "-n", ns, "-f", "-", input=textwrap.dedent(manifest))
 
 
 def pod(c: Cluster, ns: str, name: str) -> dict | None:

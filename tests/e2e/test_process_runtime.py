@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -20,7 +19,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from helpers import Cluster, create_namespace, free_port, new_cluster, running_cluster, wait_until
+from helpers import (
+    Cluster, create_namespace, free_port, new_cluster, running_cluster, wait_until, apply_manifest as apply,
+)
 
 SCALE = 10
 SANDBOXED = sys.platform == "linux" and os.geteuid() == 0  # pods get namespaces and addresses from the podCIDR
@@ -37,9 +38,6 @@ def proc(tmp_path_factory: pytest.TempPathFactory):
 def ns(proc: Cluster) -> str:
     return create_namespace(proc)
 
-
-def apply(c: Cluster, ns: str, manifest: str) -> None:
-    c.kubectl("apply", "-n", ns, "-f", "-", input=textwrap.dedent(manifest))
 
 
 def pod(c: Cluster, ns: str, name: str) -> dict:
@@ -403,8 +401,15 @@ def test_delete_sends_sigterm(proc: Cluster, ns: str, tmp_path: Path):
     assert pids
     proc.kubectl("delete", "pod", "polite", "-n", ns, "--timeout=60s")
     assert marker.read_text() == "got TERM\n"
-    wait_until(lambda: not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
-                               for pid in pids), 10, 0.1)
+    wait_until(lambda: not any(alive(pid) for pid in pids), 10, 0.1)
+
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie, or one gone between the checks, does not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_process_ignoring_sigterm_is_killed_after_the_grace_period(proc: Cluster, ns: str):

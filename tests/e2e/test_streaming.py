@@ -16,14 +16,13 @@ import struct
 import subprocess
 import sys
 import termios
-import textwrap
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from helpers import KUBECTL, Cluster, create_namespace, free_port, running_cluster, wait_until
+from helpers import KUBECTL, Cluster, create_namespace, free_port, running_cluster, wait_until, apply_manifest as apply
 
 ARGS = ("--local-runtime", "process", "--time-scale", "10")
 
@@ -38,9 +37,6 @@ def proc(tmp_path_factory: pytest.TempPathFactory):
 def ns(proc: Cluster) -> str:
     return create_namespace(proc)
 
-
-def apply(c: Cluster, ns: str, manifest: str) -> None:
-    c.kubectl("apply", "-n", ns, "-f", "-", input=textwrap.dedent(manifest))
 
 
 def wait_running(c: Cluster, ns: str, name: str, timeout: float = 30) -> dict:
