@@ -106,6 +106,8 @@ def test_cleanup_unhealthy_plan(old, budget, expect):
     (deploy(10, 3, 1), rs(3, 3, name="new", created="3"),
      [rs(1, 1, name="a", created="1"), rs(8, 8, name="b", created="2")], [("a", 0), ("b", 6)]),
     (deploy(10, 3, 1), rs(3, 0, name="new"), [rs(9, 9, name="a")], []),  # at the floor already
+    # "a" was just scaled 7 → 6 and still reports 7 available: only 6 of them count, 9 stay
+    (deploy(10, 3, 1), rs(3, 3, name="new", created="3"), [rs(6, 7, name="a", created="1")], []),
 ])
 def test_scale_down_old_plan(d, new, old, expect):
     assert sizes(util.scale_down_old_plan(d, [*old, new], old)) == expect

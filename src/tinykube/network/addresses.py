@@ -47,8 +47,8 @@ class LoopbackAddresses:
             self.owned.add(ip)
             self._save()
             return True
-        if "File exists" in result.stderr:
-            return True
+        if "File exists" in result.stderr or "already assigned" in result.stderr:
+            return True  # already local (another server's, or left by one killed with SIGKILL)
         log.warning("cannot add %s to lo: %s", ip, result.stderr.strip())
         return False
 

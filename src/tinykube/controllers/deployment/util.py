@@ -316,7 +316,7 @@ def scale_down_old_plan(d: Obj, all_rs: list[Obj], old: list[Obj]) -> list[tuple
     """Available old replicas go while more than desired - maxUnavailable stay available
     (upstream scaleDownOldReplicaSetsForRollingUpdate), oldest ReplicaSet first."""
     min_available = desired_of(d) - max_unavailable(d)
-    available = total_available(all_rs)
+    available = sum(surely_available(rs) for rs in all_rs)
     if available <= min_available:
         return []
     budget = available - min_available
@@ -331,6 +331,13 @@ def scale_down_old_plan(d: Obj, all_rs: list[Obj], old: list[Obj]) -> list[tuple
         plan.append((rs, replicas_of(rs) - cut))
         removed += cut
     return plan
+
+
+def surely_available(rs: Obj) -> int:
+    """Available replicas that stay available: a ReplicaSet scaled down a moment ago still
+    reports its old count until its controller catches up, and counting those would let the
+    next sync scale down again below desired - maxUnavailable."""
+    return min(available_of(rs), replicas_of(rs))
 
 
 def old_scale_down_budget(d: Obj, new_rs: Obj, all_rs: list[Obj]) -> int:
