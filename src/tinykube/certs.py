@@ -66,13 +66,13 @@ def _make_ca(now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certifi
     return key, cert
 
 
-def _serving_names(bind_address: str) -> list[x509.GeneralName]:
+def _serving_names(bind_address: str, service_ip: str) -> list[x509.GeneralName]:
     names: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.DNSName("kubernetes"),
                                      x509.DNSName("kubernetes.default"), x509.DNSName("kubernetes.default.svc"),
                                      x509.DNSName("kubernetes.default.svc.cluster.local"),
                                      x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                                      # the `kubernetes` Service's ClusterIP, which in-cluster clients dial
-                                     x509.IPAddress(ipaddress.ip_address("10.96.0.1"))]
+                                     x509.IPAddress(ipaddress.ip_address(service_ip))]
     hostname = socket.gethostname()
     if hostname and hostname != "localhost":
         names.append(x509.DNSName(hostname))
@@ -85,13 +85,13 @@ def _serving_names(bind_address: str) -> list[x509.GeneralName]:
 
 
 def _make_serving(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, now: dt.datetime,
-                  bind_address: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+                  bind_address: str, service_ip: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (x509.CertificateBuilder().subject_name(_name("kube-apiserver")).issuer_name(ca_cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=SERVING_VALIDITY_DAYS))
-            .add_extension(x509.SubjectAlternativeName(_serving_names(bind_address)), critical=False)
+            .add_extension(x509.SubjectAlternativeName(_serving_names(bind_address, service_ip)), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .sign(ca_key, hashes.SHA256()))
@@ -115,8 +115,10 @@ def issue_client_certificate(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.C
     return key, cert
 
 
-def ensure_tls(pki_dir: Path, now: dt.datetime, bind_address: str = "127.0.0.1") -> TLSFiles:
-    """Load the CA (or make one), and issue a fresh serving certificate for this start."""
+def ensure_tls(pki_dir: Path, now: dt.datetime, bind_address: str = "127.0.0.1",
+               service_ip: str = "10.96.0.1") -> TLSFiles:
+    """Load the CA (or make one), and issue a fresh serving certificate for this start, naming
+    also the `kubernetes` Service's ClusterIP (the first of the service range), as upstream's."""
     files = TLSFiles(pki_dir / "ca.crt", pki_dir / "serving.crt", pki_dir / "serving.key",
                      pki_dir / "admin.crt", pki_dir / "admin.key")
     ca_key_path = pki_dir / "ca.key"
@@ -128,7 +130,7 @@ def ensure_tls(pki_dir: Path, now: dt.datetime, bind_address: str = "127.0.0.1")
         ca_key, ca_cert = _make_ca(now)
         _write(ca_key_path, _key_pem(ca_key), private=True)
         _write(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
-    key, cert = _make_serving(ca_key, ca_cert, now, bind_address)
+    key, cert = _make_serving(ca_key, ca_cert, now, bind_address, service_ip)
     _write(files.serving_key, _key_pem(key), private=True)
     _write(files.serving_cert, cert.public_bytes(serialization.Encoding.PEM))
     if not _valid_client(files.admin_cert, ca_cert, now):

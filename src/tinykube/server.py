@@ -35,7 +35,7 @@ from tinykube.machinery.errors import StatusError
 from tinykube.registry.hooks import kind_hooks
 from tinykube.network.builtin import dns_service_ip, ensure_builtin_services
 from tinykube.registry.objects import ObjectRegistry, WriteOptions
-from tinykube.registry.serviceips import ServiceAllocator, parse_cidr, parse_port_range, store_lister
+from tinykube.registry.serviceips import ServiceAllocator, first_ip, parse_cidr, parse_port_range, store_lister
 from tinykube.registry.resources import RESOURCE_INDEX
 from tinykube.registry.storageadmission import ensure_default_storage_class
 from tinykube.storage.interface import Store, StoreError
@@ -135,7 +135,7 @@ async def cluster_credentials(config: ServerConfig, store: Store, data_dir: Path
         token = load_or_create_token(data_dir)
         # clients check certificates against wall time: a scaled clock runs ahead of it
         tls = ensure_tls(data_dir / "pki", datetime.fromtimestamp(clock.real_time(), tz=timezone.utc),
-                         config.bind_address)
+                         config.bind_address, first_ip(parse_cidr(config.service_cidr)))
         load_or_create_key(data_dir / "pki" / "sa.key")  # ServiceAccount tokens verify on every server
         if await clustersecrets.publish(store, data_dir, token):
             break
