@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from tinykube.apiserver.watch_ws import offered_protocols
 from tinykube.client.api import object_key
 from tinykube.kubelet import channels
 from tinykube.kubelet.execproc import ExecError
@@ -148,7 +149,7 @@ class PodStreams:
     # ------------------------------------------------------------------ the WebSocket path
 
     async def websocket(self, ws: WebSocket, namespace: str, name: str, sub: str) -> None:
-        offered = list(ws.scope.get("subprotocols") or [])
+        offered = offered_protocols(ws)
         try:
             if sub in ("exec", "attach"):
                 pod, opts, runtime = await self.check_exec(namespace, name, ws.query_params, sub == "attach")

@@ -19,7 +19,6 @@ from tinykube.ui.sessions import COOKIE, UI_HEADER, UISessions, same_origin
 STATIC = Path(__file__).parent / "static"
 LOGIN_PATH = "/ui/login"
 # Who a UI session acts as: the kubeconfig's admin, since only its holder sees the link.
-ADMIN_USER = ADMIN  # a session opened by the one-time link acts as the kubeconfig's admin
 
 
 def _inline_script_hashes(html: str) -> str:
@@ -102,7 +101,7 @@ class UIRoutes:
         session = request.cookies.get(COOKIE)
         if not session or not request.headers.get(UI_HEADER) or not same_origin(request.headers):
             return None
-        return ADMIN_USER if self.sessions.valid(session) else None
+        return ADMIN if self.sessions.valid(session) else None  # a link's session acts as the admin
 
     def websocket_user(self, ws: WebSocket) -> UserInfo | None:
         """The same for a WebSocket, which cannot carry the UI header: a browser always sends
@@ -110,4 +109,4 @@ class UIRoutes:
         session = ws.cookies.get(COOKIE)
         if not session or "origin" not in ws.headers or not same_origin(ws.headers):
             return None
-        return ADMIN_USER if self.sessions.valid(session) else None
+        return ADMIN if self.sessions.valid(session) else None  # a link's session acts as the admin
