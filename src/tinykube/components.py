@@ -96,6 +96,12 @@ def server_identity(data_dir: Path) -> str:
     return f"{local_node_name()}_{path.read_text().strip()}"
 
 
+def report_failure(task: asyncio.Task[Any]) -> None:
+    """A component's task ended by an exception: say so with its traceback (else nobody would)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped by an error", task.get_name(), exc_info=task.exception())
+
+
 class Components:
     def __init__(self, registry: ObjectRegistry, clock: Any, identity: str, options: ComponentOptions) -> None:
         self.clock = clock
@@ -140,6 +146,7 @@ class Components:
         self.agent = NodeAgent(kubelet_client, clock, self.informers,
                                local_node=(options.node_name or local_node_name()) if options.local_node else None,
                                sim_nodes=options.sim_nodes, stages=options.stages, max_pods=options.max_pods,
+                               identity=identity,
                                local_runtime=self._process_runtime(kubelet_client, clock)
                                if options.local_runtime == "process" else None)
         self.local_path = LocalPathProvisioner(
@@ -234,11 +241,14 @@ class Components:
     def start(self) -> list[asyncio.Task[None]]:
         self.informers.start()
         extra = [asyncio.create_task(self.proxy.run(), name="service-proxy")] if self.proxy else []
-        return [*extra, asyncio.create_task(self.agent.run(), name="node-agent"),
-                asyncio.create_task(self.local_path.run(), name="local-path-provisioner"),
-                asyncio.create_task(self.elector("kube-scheduler").run(self.scheduler.run), name="scheduler"),
-                asyncio.create_task(self.elector("kube-controller-manager").run(self._controller_manager),
-                                    name="controller-manager")]
+        tasks = [*extra, asyncio.create_task(self.agent.run(), name="node-agent"),
+                 asyncio.create_task(self.local_path.run(), name="local-path-provisioner"),
+                 asyncio.create_task(self.elector("kube-scheduler").run(self.scheduler.run), name="scheduler"),
+                 asyncio.create_task(self.elector("kube-controller-manager").run(self._controller_manager),
+                                     name="controller-manager")]
+        for task in tasks:
+            task.add_done_callback(report_failure)
+        return tasks
 
     async def stop(self, tasks: list[asyncio.Task[None]]) -> None:
         for task in tasks:

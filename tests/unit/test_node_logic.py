@@ -26,6 +26,24 @@ def test_pod_ip(cidr, offset, ip):
     assert nodes.pod_ip(cidr, offset) == ip
 
 
+def _node(labels: dict[str, str], annotations: dict[str, str]) -> dict:
+    return {"metadata": {"name": "n", "labels": labels, "annotations": annotations}}
+
+
+SIM = {nodes.SIMULATED_LABEL: "true"}
+
+
+@pytest.mark.parametrize("labels, annotations, identity, runs", [
+    (SIM, {}, "srv-a", True),  # nobody's yet: may adopt
+    (SIM, {nodes.SIMULATED_BY_ANNOTATION: "srv-a"}, "srv-a", True),
+    (SIM, {nodes.SIMULATED_BY_ANNOTATION: "srv-b"}, "srv-a", False),  # another server's
+    ({}, {}, "srv-a", False),  # a real node
+    ({nodes.SIMULATED_LABEL: "false"}, {}, "srv-a", False),
+])
+def test_a_simulated_node_is_run_by_one_server(labels, annotations, identity, runs):
+    assert nodes.simulated_for(_node(labels, annotations), identity) is runs
+
+
 def test_healthy_conditions_keep_transition_time_when_unchanged():
     first = nodes.conditions_healthy(NOW)
     assert [c["type"] for c in first] == ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"]

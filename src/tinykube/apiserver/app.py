@@ -175,7 +175,7 @@ class APIServer:
         raise self.not_found()
 
     async def resource(self, request: Request, group: str, version: str, rest: list[str]) -> Response:
-        if discovery.legacy_resource_list(group, version) is None:
+        if not discovery.RESOURCE_INDEX.serves(group, version):
             raise self.not_found()
         target = parse_target(group, version, rest)
         if self.auth_api.serves(target):

@@ -58,9 +58,11 @@ class NodeAgent:
                  sim_nodes: int = 0, stages: tuple[Stage, ...] = DEFAULT_STAGES, rng: random.Random | None = None,
                  record_events: bool = True, local_runtime: Callable[["NodeAgent"], Runtime] | None = None,
                  max_pods: int = 110, own_simulated: bool = True, local_address: str = "127.0.0.1",
-                 local_labels: dict[str, str] | None = None) -> None:
+                 local_labels: dict[str, str] | None = None, identity: str = "") -> None:
         self.client = client
         self.own_simulated = own_simulated  # False for `tinykube agent`: the server runs simulated nodes
+        # several servers may share one store: each runs only the simulated nodes marked with its identity
+        self.identity = identity
         self.local_address = local_address
         self.local_labels = {"node-role.kubernetes.io/control-plane": ""} if local_labels is None else local_labels
         self.clock = clock
@@ -80,6 +82,7 @@ class NodeAgent:
         self.known: dict[str, Runtime] = {}  # pod key -> the runtime that runs it
         self._ip_of: dict[str, tuple[str, int]] = {}  # pod key -> (node, offset)
         self._reserved_cidrs: set[str] = set()  # chosen for a node whose registration is in flight
+        self._unregistered: set[str] = set()  # registrations that failed, retried with the heartbeats
         self.nodes_informer.add_handler(EventHandler(self._node_added, self._node_updated, self._node_deleted))
         self.pods_informer.add_handler(EventHandler(self._pod_changed, lambda old, new: self._pod_changed(new),
                                                     self._pod_changed))
@@ -87,17 +90,21 @@ class NodeAgent:
     # ------------------------------------------------------------------ informer handlers
 
     def _owns(self, node: Obj) -> bool:
-        return node["metadata"]["name"] == self.local_node or (self.own_simulated and nodes.is_simulated(node))
+        """The local node, and simulated nodes that are this agent's or nobody's yet (to adopt)."""
+        if node["metadata"]["name"] == self.local_node:
+            return True
+        return self.own_simulated and nodes.simulated_for(node, self.identity)
 
     def _node_added(self, node: Obj) -> None:
         if not self._owns(node):
             return
         name = node["metadata"]["name"]
         cidr = (node.get("spec") or {}).get("podCIDR", "")
-        if name not in self.managed and cidr:
+        taken = name == self.local_node or nodes.simulating_agent(node) is not None
+        if name not in self.managed and cidr and taken:
             self._manage(ManagedNode(name, _internal_ip(node), cidr, nodes.kubelet_stopped(node)))
         elif name not in self.managed:
-            self.queue.add(("node", name))  # adopt: give it a pod range and a status
+            self.queue.add(("node", name))  # adopt: mark it ours, give it a pod range and a status
 
     def _manage(self, managed: ManagedNode) -> ManagedNode:
         """Take a node on: keep the addresses its pods already have, and run its pods."""
@@ -182,7 +189,16 @@ class NodeAgent:
         wanted += [sim_node_name(i) for i in range(1, self.sim_nodes + 1)]
         for name in wanted:
             if self.nodes_informer.cache.get(name) is None:
-                await self._register(name)
+                await self._try_register(name)
+
+    async def _try_register(self, name: str) -> None:
+        """Register one node; a failure is said and retried later rather than stopping the agent."""
+        try:
+            await self._register(name)
+            self._unregistered.discard(name)
+        except Exception as exc:  # the store may be unreachable for a while: keep every other node going
+            log.warning("registering node %s failed (retrying): %s", name, exc)
+            self._unregistered.add(name)
 
     def _free_cidr_index(self) -> int:
         used = {(n.get("spec") or {}).get("podCIDR") for n in self.nodes_informer.cache.list()}
@@ -211,6 +227,8 @@ class NodeAgent:
         index = self._free_cidr_index()
         shape = self._node_shape(name, index)
         shape["status"]["conditions"] = nodes.conditions_healthy(self.clock.rfc3339())
+        if name != self.local_node:
+            shape["metadata"].setdefault("annotations", {})[nodes.SIMULATED_BY_ANNOTATION] = self.identity
         try:
             created = await self.client.create(NODES, shape)
         except StatusError as exc:
@@ -232,7 +250,16 @@ class NodeAgent:
         spec.setdefault("podCIDRs", [spec["podCIDR"]])
         labels = dict(shape["metadata"]["labels"])
         labels.update(node["metadata"].get("labels") or {})
-        updated = await self.client.update(NODES, dict(node, spec=spec, metadata=dict(node["metadata"], labels=labels)))
+        annotations = dict(node["metadata"].get("annotations") or {})
+        if name != self.local_node:
+            annotations[nodes.SIMULATED_BY_ANNOTATION] = self.identity
+        try:  # on the version we read: of several servers, one takes the node on
+            updated = await self.client.update(NODES, dict(node, spec=spec, metadata=dict(
+                node["metadata"], labels=labels, annotations=annotations)))
+        except StatusError as exc:
+            if exc.code != 409:
+                raise
+            return  # changed meanwhile (perhaps taken by another server): the informer brings it back
         status = dict(shape["status"])
         status.update({k: v for k, v in (node.get("status") or {}).items() if k in ("capacity", "allocatable")})
         status.setdefault("allocatable", status["capacity"])
@@ -248,6 +275,11 @@ class NodeAgent:
     async def _heartbeats(self) -> None:
         """Renew each live node's Lease every 10 s; post full status every 5 min or when recovering."""
         while True:
+            for name in sorted(self._unregistered):
+                if self.nodes_informer.cache.get(name) is None:
+                    await self._try_register(name)
+                else:
+                    self._unregistered.discard(name)
             now = self.clock.monotonic()
             due = [m for m in list(self.managed.values()) if not m.stopped and m.next_lease <= now]
             for managed in due:
@@ -275,7 +307,11 @@ class NodeAgent:
         except StatusError as exc:
             if exc.code != 404:
                 raise
-            await self.client.create(LEASES, nodes.lease_object(node, now, managed.name), nodes.LEASE_NAMESPACE)
+            try:
+                await self.client.create(LEASES, nodes.lease_object(node, now, managed.name), nodes.LEASE_NAMESPACE)
+            except StatusError as created:
+                if created.code != 409:  # 409: made meanwhile; the next renewal updates it
+                    raise
 
     async def _post_status(self, managed: ManagedNode, node: Obj) -> None:
         managed.next_status = self.clock.monotonic() + nodes.STATUS_REPORT_INTERVAL

@@ -17,6 +17,7 @@ Obj = dict[str, Any]
 KUBELET_VERSION = f"v{KUBERNETES_MINOR}.0-tinykube"
 SIMULATED_LABEL = "sim.tinykube.io/node"  # "true" on nodes the simulated agent runs
 KUBELET_STATE_ANNOTATION = "sim.tinykube.io/kubelet"  # "stopped" makes a simulated kubelet go silent
+SIMULATED_BY_ANNOTATION = "sim.tinykube.io/agent"  # the identity of the server whose agent runs the node
 LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION_SECONDS = 40  # kubelet nodeLeaseDurationSeconds
 LEASE_RENEW_INTERVAL = 10.0  # a quarter of the lease duration, as the kubelet renews
@@ -101,6 +102,16 @@ def lease_object(node: Obj, now: str, holder: str) -> Obj:
 
 def is_simulated(node: Obj) -> bool:
     return (node["metadata"].get("labels") or {}).get(SIMULATED_LABEL) == "true"
+
+
+def simulating_agent(node: Obj) -> str | None:
+    """Which server's agent runs this simulated node (None: nobody has taken it on yet)."""
+    return (node["metadata"].get("annotations") or {}).get(SIMULATED_BY_ANNOTATION)
+
+
+def simulated_for(node: Obj, identity: str) -> bool:
+    """A simulated node the agent `identity` runs, or may adopt because no agent has it yet."""
+    return is_simulated(node) and simulating_agent(node) in (None, identity)
 
 
 def kubelet_stopped(node: Obj) -> bool:

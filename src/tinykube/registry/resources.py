@@ -174,10 +174,12 @@ class ResourceIndex:
 
     resources: tuple[Resource, ...] = RESOURCES
     _by_path: dict[tuple[str, str, str], Resource] = field(default_factory=dict)
+    _served: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for res in self.resources:
             self._by_path[(res.group, res.version, res.plural)] = res
+            self._served.add((res.group, res.version))
 
     def lookup(self, group: str, version: str, plural: str) -> Resource | None:
         return self._by_path.get((group, version, plural))
@@ -199,6 +201,10 @@ class ResourceIndex:
 
     def in_group_version(self, group: str, version: str) -> list[Resource]:
         return [r for r in self.resources if r.group == group and r.version == version]
+
+    def serves(self, group: str, version: str) -> bool:
+        """Whether group/version has any resource (asked on every request: a set lookup)."""
+        return (group, version) in self._served
 
 
 RESOURCE_INDEX = ResourceIndex()
