@@ -23,10 +23,12 @@ from tinykube.machinery.schema import SchemaNode
 from tinykube.machinery.typecheck import first_type_error
 from tinykube.registry.patching import apply_patch
 from tinykube.registry.pods import bind_pod, evict_pod
-from tinykube.registry.objects import DeleteOptions, ListOptions, ObjectRegistry, WriteOptions
+from tinykube.registry.objects import (WATCH_IDLE, WATCH_INITIAL_END, DeleteOptions, ListOptions, ObjectRegistry,
+                                      WriteOptions)
 from tinykube.registry.resources import RESOURCE_INDEX, Resource
 
 BOOKMARK_INTERVAL = 60.0  # seconds of wall time between watch bookmarks
+WATCH_TICK = 0.25  # seconds: how late a quiet watch may notice its timeout or bookmark time
 
 
 @dataclass
@@ -230,12 +232,13 @@ class ResourceHandlers:
         as_table = negotiation.wants_table(accept)
         include = negotiation.table_include_object(params) if as_table else "Metadata"
         try:
-            events = await self.registry.watch(target.res, target.namespace, opts, name, send_initial)
+            events = await self.registry.watch(target.res, target.namespace, opts, name, send_initial,
+                                               idle=min(WATCH_TICK, timeout), mark_initial_end=bool(send_initial))
         except StatusError as exc:
             if exc.code == 410:
                 return self._watch_error_response(exc)
             raise
-        stream = self._watch_stream(target, events, timeout, bookmarks, bool(send_initial), as_table, include)
+        stream = self._watch_stream(target, events, timeout, bookmarks, as_table, include)
         return StreamingResponse(stream, media_type="application/json",
                                  headers={"Cache-Control": "no-cache, private"})
 
@@ -244,56 +247,36 @@ class ResourceHandlers:
         return Response(body, 200, media_type="application/json")
 
     async def _watch_stream(self, target: Target, events: Any, timeout: float, bookmarks: bool,
-                            initial_end: bool, as_table: bool, include: str) -> AsyncIterator[bytes]:
+                            as_table: bool, include: str) -> AsyncIterator[bytes]:
+        """The watch's lines. The registry's stream says when it has been idle for WATCH_TICK, so
+        the deadline and bookmarks are kept here without a task per event: each event goes from
+        the commit to the socket in one pass of the event loop."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         columns_sent = False
-        pending: asyncio.Future[Any] | None = None
-        initial_done = not initial_end
         next_bookmark = loop.time() + BOOKMARK_INTERVAL
         try:
-            while True:
+            async for kind, obj in events:
+                if kind == WATCH_INITIAL_END:
+                    yield self._bookmark(initial_end=True)
+                elif kind != WATCH_IDLE:
+                    if as_table:
+                        body = tables.table(target.res, [obj], self.clock.now(), include,
+                                            {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                                            with_columns=not columns_sent)
+                        columns_sent = True
+                    else:
+                        body = obj
+                    yield negotiation.dump_json({"type": kind, "object": body}) + b"\n"
                 now = loop.time()
                 if now >= deadline:
                     return
-                if pending is None:
-                    pending = asyncio.ensure_future(events.__anext__())
-                wait_for = min(deadline, next_bookmark) - now
-                if not initial_done:
-                    wait_for = min(wait_for, 0.0 if pending.done() else 0.02)
-                done, _ = await asyncio.wait({pending}, timeout=max(0.0, wait_for))
-                if not done:
-                    if not initial_done:
-                        initial_done = True
-                        yield self._bookmark(initial_end=True)
-                        continue
-                    if bookmarks and loop.time() >= next_bookmark:
-                        next_bookmark = loop.time() + BOOKMARK_INTERVAL
-                        yield self._bookmark()
-                    continue
-                task, pending = pending, None
-                try:
-                    kind, obj = task.result()
-                except StopAsyncIteration:
-                    return
-                except StatusError as exc:
-                    yield negotiation.dump_json({"type": "ERROR", "object": exc.status()}) + b"\n"
-                    return
-                if as_table:
-                    body = tables.table(target.res, [obj], self.clock.now(), include,
-                                        {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
-                                        with_columns=not columns_sent)
-                    columns_sent = True
-                else:
-                    body = obj
-                yield negotiation.dump_json({"type": kind, "object": body}) + b"\n"
+                if bookmarks and now >= next_bookmark:
+                    next_bookmark = now + BOOKMARK_INTERVAL
+                    yield self._bookmark()
+        except StatusError as exc:
+            yield negotiation.dump_json({"type": "ERROR", "object": exc.status()}) + b"\n"
         finally:
-            if pending is not None:
-                pending.cancel()
-                try:
-                    await pending
-                except (asyncio.CancelledError, StopAsyncIteration, StatusError):
-                    pass
             await events.aclose()
 
     def _bookmark(self, initial_end: bool = False) -> bytes:

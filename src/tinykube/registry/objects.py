@@ -41,6 +41,9 @@ MAX_CONFLICT_RETRIES = 16
 NAMESPACE_RESOURCE = RESOURCE_INDEX.lookup("", "v1", "namespaces")
 
 
+WATCH_IDLE = "TINYKUBE-IDLE"  # pseudo event type: `idle` seconds passed without an event
+WATCH_INITIAL_END = "TINYKUBE-INITIAL-END"  # pseudo event type: the initial objects have all been sent
+
 def generate_name(prefix: str) -> str:
     if len(prefix) > 58:
         prefix = prefix[:58]
@@ -194,6 +197,10 @@ class ObjectRegistry:
 
     def _key(self, res: Resource, namespace: str, name: str) -> str:
         return object_key(res, namespace, name)
+
+    async def has_any(self, res: Resource, namespace: str) -> bool:
+        """Whether any object of `res` is stored in `namespace`: a key count, nothing decoded."""
+        return await self.store.count(storage_prefix(res) + (f"{namespace}/" if res.namespaced else "")) > 0
 
     def _decode(self, res: Resource, kv: Any) -> dict[str, Any]:
         return from_storage(res, codec.decode(kv))
@@ -640,12 +647,16 @@ class ObjectRegistry:
     # ------------------------------------------------------------------ watch
 
     async def watch(self, res: Resource, namespace: str, opts: ListOptions, name: str = "",
-                    send_initial: bool | None = None) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+                    send_initial: bool | None = None, idle: float | None = None,
+                    mark_initial_end: bool = False) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Start a watch; returns (type, object) pairs filtered by selectors and namespace.
 
         resourceVersion "" or "0" first sends the current objects as ADDED (as upstream does);
         a concrete resourceVersion resumes after it, or fails with 410 if it was compacted.
         Errors in the request are raised here, before any event is produced.
+        With `idle`, the pair (WATCH_IDLE, {}) comes after that many seconds without an event, so
+        a caller keeping time (bookmarks, timeouts) needs no task of its own; `mark_initial_end`
+        puts (WATCH_INITIAL_END, {}) after the initial objects.
         """
         selector = build_selector(res, opts.label_selector, opts.field_selector)
         prefix = storage_prefix(res) + (f"{namespace}/" if res.namespaced and namespace else "")
@@ -676,14 +687,24 @@ class ObjectRegistry:
         except FutureRevisionError as exc:
             raise errors.StatusError(504, "Timeout", f"Too large resource version: {exc.requested}, "
                                      f"current: {exc.current}") from None
-        return self._events(res, watcher, initial, selector, prefix if name else "")
+        return self._events(res, watcher, initial, selector, prefix if name else "", idle, mark_initial_end)
 
     async def _events(self, res: Resource, watcher: Any, initial: list[dict[str, Any]], selector: Selector,
-                      only_key: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+                      only_key: str, idle: float | None,
+                      mark_initial_end: bool) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         try:
             for obj in initial:
                 yield "ADDED", obj
-            async for event in watcher:
+            if mark_initial_end:
+                yield WATCH_INITIAL_END, {}
+            while True:
+                try:
+                    event = await watcher.next(idle)
+                except TimeoutError:
+                    yield WATCH_IDLE, {}
+                    continue
+                if event is None:
+                    break
                 if only_key and event.kv.key != only_key:
                     continue
                 converted = self._filter_event(res, event, selector)

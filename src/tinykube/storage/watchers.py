@@ -63,6 +63,16 @@ class Watcher:
                 return
             yield event
 
+    async def next(self, idle: float | None = None) -> Event | None:
+        """The next event (None once closed); TimeoutError after `idle` seconds without one.
+        A queued event is taken at once, with no timer and no trip through the event loop."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        if idle is None:
+            return await self._queue.get()
+        async with asyncio.timeout(idle):
+            return await self._queue.get()
+
     def pending(self) -> int:
         return self._queue.qsize()
 

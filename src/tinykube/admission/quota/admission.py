@@ -105,6 +105,8 @@ class ResourceQuotaAdmission(Plugin):
 
     async def _quotas(self, namespace: str) -> list[Obj]:
         from tinykube.registry.objects import ListOptions
+        if not await self.registry.has_any(quotas_resource(), namespace):  # most namespaces: no decoding
+            return []
         return (await self.registry.list(quotas_resource(), namespace, ListOptions()))["items"]
 
     @contextlib.asynccontextmanager
