@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tinykube import gctuning
 from tinykube.client.api import PODS
 from tinykube.client.failover import FailoverClient
 from tinykube.client.http import HttpClient
@@ -144,4 +145,5 @@ def _process_runtime(client, clock, data_dir: Path, image_table: Path | None):  
 def run(config: AgentConfig) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    gctuning.tune()
     return asyncio.run(run_agent(config))

@@ -17,7 +17,7 @@ import uvicorn
 
 from tinykube.admission.chain import AdmissionChain, default_plugins
 from tinykube.apiserver.app import APIServer
-from tinykube import clustersecrets
+from tinykube import clustersecrets, gctuning
 from tinykube.auth.authorizer import InformerPolicy
 from tinykube.auth.bootstrap import ensure_bootstrap_policy
 from tinykube.auth.tokens import TokenSigner, load_or_create_key
@@ -239,6 +239,7 @@ async def serve(config: ServerConfig) -> int:
     join_token = format_token(token, ca_hash(api.ca_pem))
     clustersecrets.write_files(data_dir, {"node-token": (join_token + "\n").encode()})
     ready.set()
+    gctuning.freeze_startup_objects()
     print(f"cluster DNS: 127.0.0.1:{dns_port} (kube-dns {config.components.cluster_dns_ip}:53 when root)", flush=True)
     print(f"tinykube ready: {url} (kubeconfig: {kubeconfig})", flush=True)
     print(f"tinykube web view (one-time login link): {api.ui.login_link(url)}", flush=True)
@@ -259,6 +260,7 @@ async def serve(config: ServerConfig) -> int:
 
 def run(config: ServerConfig) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    gctuning.tune()
     try:
         import uvloop
         return uvloop.run(serve(config))
