@@ -473,8 +473,14 @@ def test_multi_container_logs_need_a_name(proc: Cluster, ns: str):
 def container_pids(c: Cluster, needle: str = "") -> list[int]:
     """The server's child processes (whose command line contains `needle`)."""
     assert c.process is not None
-    return [p.pid for p in psutil.Process(c.process.pid).children(recursive=True)
-            if needle in " ".join(p.cmdline())]
+    out = []
+    for p in psutil.Process(c.process.pid).children(recursive=True):
+        try:
+            if needle in " ".join(p.cmdline()):
+                out.append(p.pid)
+        except psutil.NoSuchProcess:  # a probe or hook that ended meanwhile
+            pass
+    return out
 
 
 def _alive(pids: list[int]) -> list[int]:

@@ -11,7 +11,9 @@ from tinykube.kubelet.sandbox import ipam
 from tinykube.kubelet.sandbox.limits import Limits, container_limits, cpu_max, cpu_quota_us, memory_bytes
 from tinykube.kubelet.sandbox.mounts import (File, Mount, VolumeError, container_mounts, downward_files, hosts_file,
                                              key_files, pod_hostname, safe_path)
-from tinykube.kubelet.sandbox.sandbox import names
+from tinykube.kubelet.sandbox.enter import parse_plan
+from tinykube.kubelet.sandbox.pause import inet_aton, netmask
+from tinykube.kubelet.sandbox.sandbox import names, plan_arguments
 
 
 @pytest.mark.parametrize("cidr, gateway, capacity", [
@@ -168,3 +170,27 @@ def test_ip_batch_lines_and_failures():
     stderr = 'Cannot find device "nosuchdev"\nCommand failed -:2\nCommand failed -:5\n'
     assert failed_lines(stderr) == {2: 'Cannot find device "nosuchdev"', 5: "Command failed -:5"}
     assert failed_lines("") == {}
+
+
+@pytest.mark.parametrize("plan, pid, fd", [
+    ({"argv": ["sleep", "3600"], "cwd": "/", "mounts": [], "cgroups": []}, 41, 7),
+    ({"argv": ["sh", "-c", "echo 'a b' -- 1 0 \"\""], "cwd": "/work dir", "cgroups": ["/sys/fs/cgroup/x/cgroup.procs"],
+      "mounts": [{"source": "/data/a b", "target": "/etc/config", "readOnly": True},
+                 {"source": "/data/c", "target": "/cache", "readOnly": False}]}, 1234, None),
+    ({"argv": ["cat", ""], "cwd": "", "join": True, "cgroups": ["a", "b"]}, 9, 3),
+])
+def test_the_enter_plan_survives_its_trip_through_argv(plan, pid, fd):
+    parsed = parse_plan(plan_arguments(plan, pid, fd))
+    assert parsed == {"error_fd": -1 if fd is None else fd, "sandbox_pid": pid, "join": bool(plan.get("join")),
+                      "cwd": plan["cwd"] or "/", "cgroups": plan.get("cgroups", []), "argv": plan["argv"],
+                      "mounts": [dict(m, readOnly=bool(m["readOnly"])) for m in plan.get("mounts", [])]}
+
+
+@pytest.mark.parametrize("prefix, mask", [(24, "255.255.255.0"), (16, "255.255.0.0"), (30, "255.255.255.252"),
+                                          (32, "255.255.255.255"), (0, "0.0.0.0")])
+def test_netmask(prefix, mask):
+    assert netmask(prefix) == mask
+
+
+def test_inet_aton():
+    assert inet_aton("10.244.0.2") == bytes([10, 244, 0, 2])

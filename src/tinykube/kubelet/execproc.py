@@ -20,6 +20,7 @@ import struct
 import termios
 from typing import Any
 
+from tinykube.kubelet import spawn
 from tinykube.kubelet import procutil
 
 STDOUT, STDERR = "stdout", "stderr"
@@ -55,7 +56,7 @@ class ExecProcess:
     """One exec'd command; `read()` returns output chunks until both streams end (None)."""
 
     def __init__(self) -> None:
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: spawn.ChildProcess | None = None
         self.master: int | None = None  # the pty's master end (tty sessions)
         self._chunks: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
         self._open_streams = 0
@@ -94,7 +95,7 @@ class ExecProcess:
 
     async def _start_pipes(self, argv: list[str], env: dict[str, str], cwd: str, stdin: bool,
                            pass_fds: tuple[int, ...]) -> None:
-        self.process = await asyncio.create_subprocess_exec(
+        self.process = await spawn.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=cwd,
             start_new_session=True, pass_fds=pass_fds)
@@ -106,7 +107,7 @@ class ExecProcess:
     async def _start_tty(self, argv: list[str], env: dict[str, str], cwd: str, pass_fds: tuple[int, ...]) -> None:
         master, slave = pty.openpty()
         try:
-            self.process = await asyncio.create_subprocess_exec(
+            self.process = await spawn.create_subprocess_exec(
                 *argv, stdin=slave, stdout=slave, stderr=slave, env={"TERM": "xterm", **env}, cwd=cwd,
                 preexec_fn=_controlling_tty(os.ttyname(slave)), pass_fds=pass_fds)
         except OSError:

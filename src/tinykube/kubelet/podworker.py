@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from tinykube.kubelet import spawn
 from tinykube.client.api import Client, resource
 from tinykube.client.events import EventRecorder
 from tinykube.kubelet import envvars, logfiles, procutil
@@ -80,7 +81,7 @@ class Container:
         self.runs = 0
         self.reported = False  # the runtime has something to say about it (else: podstatus defaults)
         self.backing_off = False
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: spawn.ChildProcess | None = None
         self.run_done = asyncio.Event()
         self.run_done.set()
         self.backoff = RestartBackoff()
@@ -553,7 +554,7 @@ class PodWorker:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    def kill_now(self, sig: int = signal.SIGKILL) -> list[asyncio.subprocess.Process]:
+    def kill_now(self, sig: int = signal.SIGKILL) -> list[spawn.ChildProcess]:
         """Signal every running container's group at once (server shutdown, forced deletion)."""
         self.stopping = True
         procs = [c.process for c in self.inits + self.apps if c.process is not None]

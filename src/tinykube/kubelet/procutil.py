@@ -19,6 +19,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 import psutil
 
 from tinykube.kubelet import logfiles
+from tinykube.kubelet import spawn as children  # procutil.spawn is the container start
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +56,18 @@ def signal_group(pid: int, sig: int) -> None:
 Enter = Callable[[list[str], str, "int | None"], list[str]]  # (argv, cwd, error fd) -> argv in a pod sandbox
 
 
-async def spawn(argv: list[str], env: dict[str, str], cwd: str, enter: Enter | None = None) -> asyncio.subprocess.Process:
+async def spawn(argv: list[str], env: dict[str, str], cwd: str, enter: Enter | None = None) -> children.ChildProcess:
     """Start a container's main process in a new session, stdin from /dev/null, output piped.
 
     With `enter`, the process starts inside the pod's sandbox (`sandbox/enter.py`); an exec
     failure there comes back through a pipe and is raised as the OSError a direct spawn raises."""
     if enter is None:
-        return await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
+        return await children.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                                                     env=env, cwd=cwd, start_new_session=True)
     read_end, write_end = os.pipe()
     try:
-        process = await asyncio.create_subprocess_exec(*enter(argv, cwd, write_end), stdin=asyncio.subprocess.DEVNULL,
+        process = await children.create_subprocess_exec(*enter(argv, cwd, write_end), stdin=asyncio.subprocess.DEVNULL,
                                                        stdout=asyncio.subprocess.PIPE,
                                                        stderr=asyncio.subprocess.PIPE, env=env,
                                                        start_new_session=True, pass_fds=(write_end,))
@@ -76,7 +77,7 @@ async def spawn(argv: list[str], env: dict[str, str], cwd: str, enter: Enter | N
     return process
 
 
-async def raise_start_report(read_end: int, process: asyncio.subprocess.Process) -> None:
+async def raise_start_report(read_end: int, process: children.ChildProcess) -> None:
     """Read (and close) the error pipe of a process started through `sandbox/enter.py`: empty
     when the command was exec'd, else the OSError a direct spawn would have raised."""
     try:
@@ -132,7 +133,7 @@ async def run_exec(clock: Any, argv: list[str], env: dict[str, str], cwd: str, t
     """Run a probe or hook command beside the container (`enter`: inside it): (exit code or None
     on timeout, output)."""
     try:
-        proc = await asyncio.create_subprocess_exec(*(enter(argv, cwd, None) if enter else argv),
+        proc = await children.create_subprocess_exec(*(enter(argv, cwd, None) if enter else argv),
                                                     stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                                                     stderr=asyncio.subprocess.STDOUT, env=env,
                                                     cwd=None if enter else cwd, start_new_session=True)

@@ -15,6 +15,7 @@ import contextlib
 import ipaddress
 import logging
 import subprocess
+from tinykube.kubelet import spawn
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class Batcher:
                 script += lines
                 owner += [index] * len(lines)
             try:
-                proc = await asyncio.create_subprocess_exec("ip", "-force", "-batch", "-",
+                proc = await spawn.create_subprocess_exec("ip", "-force", "-batch", "-",
                                                             stdin=asyncio.subprocess.PIPE,
                                                             stdout=asyncio.subprocess.DEVNULL,
                                                             stderr=asyncio.subprocess.PIPE)

@@ -29,6 +29,7 @@ from typing import Any
 
 import psutil
 
+from tinykube.kubelet import spawn
 from tinykube.kubelet.sandbox import cgroups, network
 from tinykube.kubelet.sandbox.cgroups import Hierarchies
 
@@ -93,7 +94,7 @@ class PodSandbox:
         self.cgroups = hierarchies
         self.netns, self.veth = names(uid)
         self.pid: int | None = None  # the sandbox process (PID 1 of the pod), as the host sees it
-        self._holder: asyncio.subprocess.Process | None = None
+        self._holder: spawn.ChildProcess | None = None
 
     async def create(self, tmpfs_dirs: list[str]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -101,7 +102,7 @@ class PodSandbox:
         await network.delete_pod_network(self.netns, self.veth)  # a leftover of the same pod
         await network.create_pod_network(self.netns, self.veth)
         with open(self.dir / "stderr", "wb") as err:
-            self._holder = await asyncio.create_subprocess_exec(
+            self._holder = await spawn.create_subprocess_exec(
                 "nsenter", f"--net={network.netns_path(self.netns)}", "unshare", "--uts", "--ipc", "--mount",
                 "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private",
                 sys.executable, "-I", "-S", PAUSE, self.hostname,
@@ -157,8 +158,18 @@ class PodSandbox:
     def enter_argv(self, plan: dict[str, Any], error_fd: int | None, target: int | None = None) -> list[str]:
         """The command line that runs a container inside this sandbox (or, with `target`, a
         command inside the running container whose process that is)."""
-        return [sys.executable, "-I", "-S", ENTER, json.dumps(dict(plan, sandbox_pid=target or self.pid)),
-                str(error_fd) if error_fd is not None else "-"]
+        return [sys.executable, "-I", "-S", ENTER, *plan_arguments(plan, target or self.pid or 0, error_fd)]
+
+
+def plan_arguments(plan: dict[str, Any], sandbox_pid: int, error_fd: int | None) -> list[str]:
+    """`enter.py`'s arguments for a plan, in the order its `parse_plan` reads them (pure)."""
+    cgroups = list(plan.get("cgroups") or [])
+    mounts = plan.get("mounts") or []
+    out = ["-" if error_fd is None else str(error_fd), str(sandbox_pid), "1" if plan.get("join") else "0",
+           plan.get("cwd") or "/", str(len(cgroups)), *cgroups, str(len(mounts))]
+    for m in mounts:
+        out += [m["source"], m["target"], "1" if m.get("readOnly") else "0"]
+    return out + list(plan["argv"])
 
 
 def first_child(pid: int) -> int | None:
