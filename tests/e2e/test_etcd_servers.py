@@ -13,7 +13,10 @@ import json
 import signal
 import time
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -93,18 +96,47 @@ def test_a_wrong_token_cannot_join(etcd, tmp_path: Path) -> None:
         first.stop()
 
 
-def test_two_servers_share_one_etcd_and_fail_over(etcd, tmp_path: Path) -> None:
-    store = datastore(etcd)
-    scale = ("--time-scale", "5")
-    a = new_cluster(tmp_path / "a")
-    a.start(("--datastore", store, "--disable-agent", *scale))
-    b = new_cluster(tmp_path / "b")
+SCALE = ("--time-scale", "5")
+
+
+@dataclass
+class TwoServers:
+    a: Cluster  # up first, so it leads
+    b: Cluster  # joined with a's token
+    store: str
+    token: str
+
+    def start_a(self) -> None:
+        self.a.start(("--datastore", self.store, "--disable-agent", *SCALE))
+
+    def start_b(self, sim_nodes: int) -> None:
+        self.b.start(("--datastore", self.store, "--token", self.token, "--disable-agent",
+                      "--sim-nodes", str(sim_nodes), *SCALE))
+
+
+@contextmanager
+def two_servers(etcd, tmp_path: Path, sim_nodes: int) -> Iterator[TwoServers]:
+    """Server a leading the controllers, then server b joined with a's join token and running
+    `sim_nodes` simulated nodes; whichever still runs is stopped at the end."""
+    servers = TwoServers(new_cluster(tmp_path / "a"), new_cluster(tmp_path / "b"), datastore(etcd), "")
+    servers.start_a()
     try:
         # a leads before b exists, so killing the leader leaves b's simulated nodes running
-        wait_until(lambda: lease_holder(a, "kube-controller-manager").endswith(identity(a)), timeout=30)
-        token = (a.data_dir / "node-token").read_text().strip()
-        assert token.startswith("K10")
-        b.start(("--datastore", store, "--token", token, "--disable-agent", "--sim-nodes", "2", *scale))
+        wait_until(lambda: lease_holder(servers.a, "kube-controller-manager").endswith(identity(servers.a)),
+                   timeout=30)
+        servers.token = (servers.a.data_dir / "node-token").read_text().strip()
+        servers.start_b(sim_nodes)
+        yield servers
+    finally:
+        for c in (servers.a, servers.b):
+            if c.process is not None and c.process.poll() is None:
+                c.stop()
+
+
+def test_two_servers_share_one_etcd_and_fail_over(etcd, tmp_path: Path) -> None:
+    with two_servers(etcd, tmp_path, sim_nodes=2) as servers:
+        a, b = servers.a, servers.b
+        assert servers.token.startswith("K10")
         # one kubeconfig, both servers: the same CA and token
         # (b's agent registers its simulated nodes just after b is ready)
         wait_until(lambda: a.kubectl("--server", b.url, "get", "nodes", "-o", "name").stdout.split() ==
@@ -138,12 +170,8 @@ def test_two_servers_share_one_etcd_and_fail_over(etcd, tmp_path: Path) -> None:
         names = b.kubectl("get", "configmaps", "-n", ns, "-o", "name").stdout.split()
         assert {f"configmap/{n}" for n in acknowledged} <= set(names)
         # the restarted server takes its place again beside b
-        a.start(("--datastore", store, "--disable-agent", *scale))
+        servers.start_a()
         assert a.kubectl("get", "deployment", "web", "-n", ns, "-o", "jsonpath={.spec.replicas}").stdout == "4"
-    finally:
-        for c in (a, b):
-            if c.process is not None and c.process.poll() is None:
-                c.stop()
 
 
 def simulating_agent(c: Cluster, node: str) -> str:
@@ -157,27 +185,16 @@ def node_ready(c: Cluster, node: str) -> str:
 def test_a_servers_simulated_nodes_go_unknown_when_it_dies(etcd, tmp_path: Path) -> None:
     """Each server runs only the simulated nodes it registered: when b dies, the survivor does not
     keep b's node alive, it marks it unreachable as a real cluster marks a dead kubelet's node."""
-    store = datastore(etcd)
-    scale = ("--time-scale", "5")
-    a = new_cluster(tmp_path / "a")
-    a.start(("--datastore", store, "--disable-agent", *scale))
-    b = new_cluster(tmp_path / "b")
-    try:
-        wait_until(lambda: lease_holder(a, "kube-controller-manager").endswith(identity(a)), timeout=30)
-        token = (a.data_dir / "node-token").read_text().strip()
-        b.start(("--datastore", store, "--token", token, "--disable-agent", "--sim-nodes", "1", *scale))
+    with two_servers(etcd, tmp_path, sim_nodes=1) as servers:
+        a, b = servers.a, servers.b
         wait_until(lambda: node_ready(a, "sim-1") == "True", timeout=30)
         b.stop(signal.SIGKILL)
         # the 50 s grace period is 10 s at this time scale
         wait_until(lambda: node_ready(a, "sim-1") == "Unknown", timeout=40)
         # b back with its data dir is the same agent: it takes its node on again
-        b.start(("--datastore", store, "--token", token, "--disable-agent", "--sim-nodes", "1", *scale))
+        servers.start_b(sim_nodes=1)
         wait_until(lambda: node_ready(a, "sim-1") == "True", timeout=40)
         assert simulating_agent(a, "sim-1").endswith(identity(b))
-    finally:
-        for c in (a, b):
-            if c.process is not None and c.process.poll() is None:
-                c.stop()
 
 
 def test_unreachable_etcd_is_a_clear_error(tmp_path: Path) -> None:
