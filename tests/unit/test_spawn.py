@@ -74,8 +74,10 @@ def test_a_missing_program_raises_as_asyncio_does(run):
 def test_many_children_at_once_are_all_reaped():
     async def main():
         children = [await spawn.create_subprocess_exec("sh", "-c", f"exit {i % 7}") for i in range(60)]
-        return [await c.wait() for c in children]
+        return [await c.wait() for c in children], [c.pid for c in children]
 
-    assert uvloop.run(main()) == [i % 7 for i in range(60)]
-    with pytest.raises(ChildProcessError):  # nothing left to reap: no zombies
-        os.waitpid(-1, os.WNOHANG)
+    codes, pids = uvloop.run(main())
+    assert codes == [i % 7 for i in range(60)]
+    for pid in pids:  # each one reaped already: no zombies left
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
