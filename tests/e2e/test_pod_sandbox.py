@@ -149,6 +149,24 @@ def test_three_replicas_listen_on_all_addresses_port_80(box: Cluster, ns: str):
                                                        "--no-headers").stdout.splitlines())
 
 
+def test_nginx_answers_on_localhost_inside_its_pod(box: Cluster, ns: str):
+    """As with the real image: `kubectl exec web -- curl localhost` inside the pod, and the pod IP
+    from outside, both reach the nginx stand-in."""
+    apply(box, ns, """
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: web}
+    spec:
+      containers: [{name: web, image: nginx:1.25}]
+    """)
+    box.kubectl("wait", "--for=condition=Ready", "pod/web", "-n", ns, "--timeout=60s", timeout=90)
+    inside = box.kubectl("exec", "web", "-n", ns, "--", "python3", "-c",
+                         "import urllib.request; print(urllib.request.urlopen('http://localhost/').read().decode())")
+    assert "Welcome to nginx!" in inside.stdout
+    ip = box.kubectl("get", "pod", "web", "-n", ns, "-o", "jsonpath={.status.podIP}").stdout
+    assert "Welcome to nginx!" in urllib.request.urlopen(f"http://{ip}/", timeout=5).read().decode()
+
+
 def test_containers_share_an_empty_dir(box: Cluster, ns: str):
     apply(box, ns, """
     apiVersion: v1

@@ -9,7 +9,9 @@ container's as Docker does. Entries may use the runtime's own variables:
     $(TINYKUBE_PYTHON)   the server's Python interpreter
     $(TINYKUBE_PORT)     the container's first containerPort (80 without one)
     $(TINYKUBE_HTML)     the pod's web root (nginx's /usr/share/nginx/html)
-    $(TINYKUBE_POD_IP)   the pod's own loopback address (its pod IP)
+    $(TINYKUBE_POD_IP)   the pod's own address (its pod IP)
+    $(TINYKUBE_LISTEN_ADDRESS)  where a server in the pod listens: 0.0.0.0 in a pod sandbox (its
+                         own network, as a real image listens), the pod IP on the host network
 
 `--image-table FILE` is YAML of the same shape as DEFAULT_TABLE (`images: {name: entry}`),
 merged over the defaults entry by entry.
@@ -29,7 +31,7 @@ _SHELL = {"args": ["sh"]}
 DEFAULT_TABLE: dict[str, dict[str, Any]] = {
     # a static file server in place of nginx: serves the pod's web root on the containerPort
     "nginx": {"command": ["$(TINYKUBE_PYTHON)", "-m", "tinykube.kubelet.staticserver",
-                          "--address", "$(TINYKUBE_POD_IP)", "--port", "$(TINYKUBE_PORT)",
+                          "--address", "$(TINYKUBE_LISTEN_ADDRESS)", "--port", "$(TINYKUBE_PORT)",
                           "--root", "$(TINYKUBE_HTML)"]},
     # CMD is a shell, which exits at once without a terminal, as under Docker
     "busybox": _SHELL, "alpine": _SHELL, "ubuntu": {"args": ["bash"]}, "debian": {"args": ["bash"]},

@@ -354,7 +354,10 @@ class PodWorker:
             html.mkdir(parents=True, exist_ok=True)
             (html / "index.html").write_text(DEFAULT_INDEX)
         return {"TINYKUBE_PYTHON": sys.executable, "TINYKUBE_PORT": str(ports[0] if ports else 80),
-                "TINYKUBE_HTML": str(html), "TINYKUBE_POD_IP": self.address}
+                "TINYKUBE_HTML": str(html), "TINYKUBE_POD_IP": self.address,
+                # in its own network namespace a server binds every address, so `curl localhost` in
+                # the pod answers; on the host's network the pod IP keeps replicas' ports apart
+                "TINYKUBE_LISTEN_ADDRESS": "0.0.0.0" if self.isolation is not None else self.address}
 
     def _waiting(self, ctr: Container, reason: str, message: str) -> None:
         changed = (ctr.kind, ctr.reason, ctr.message) != ("waiting", reason, message)
