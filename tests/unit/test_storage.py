@@ -331,3 +331,23 @@ def test_etcd_cluster_prefixes_do_not_overlap(etcd) -> None:
         await a.close()
         await b.close()
     run(main())
+
+
+def test_a_watcher_hands_on_queued_events_at_once_and_says_when_idle():
+    from tinykube.storage.interface import Event, KeyValue
+    from tinykube.storage.watchers import Broadcaster
+
+    async def main():
+        broadcaster = Broadcaster()
+        watcher = broadcaster.add("/a/")
+        with pytest.raises(TimeoutError):  # nothing yet: idle after the given time
+            await watcher.next(0.01)
+        event = Event("PUT", KeyValue("/a/x", b"{}", 5, 5), None)
+        broadcaster.publish(event)
+        broadcaster.publish(Event("PUT", KeyValue("/b/y", b"{}", 6, 6), None))  # another prefix
+        first = await watcher.next(0.01)
+        watcher.close()
+        return first, await watcher.next(0.01)
+
+    first, after_close = asyncio.run(main())
+    assert first.kv.key == "/a/x" and after_close is None
