@@ -82,7 +82,7 @@ class NodeAgent:
         self.known: dict[str, Runtime] = {}  # pod key -> the runtime that runs it
         self._ip_of: dict[str, tuple[str, int]] = {}  # pod key -> (node, offset)
         self._reserved_cidrs: set[str] = set()  # chosen for a node whose registration is in flight
-        self._unregistered: set[str] = set()  # registrations that failed, retried with the heartbeats
+        self._unregistered: dict[str, float] = {}  # failed registration -> when to try it again
         self.nodes_informer.add_handler(EventHandler(self._node_added, self._node_updated, self._node_deleted))
         self.pods_informer.add_handler(EventHandler(self._pod_changed, lambda old, new: self._pod_changed(new),
                                                     self._pod_changed))
@@ -195,10 +195,10 @@ class NodeAgent:
         """Register one node; a failure is said and retried later rather than stopping the agent."""
         try:
             await self._register(name)
-            self._unregistered.discard(name)
+            self._unregistered.pop(name, None)
         except Exception as exc:  # the store may be unreachable for a while: keep every other node going
             log.warning("registering node %s failed (retrying): %s", name, exc)
-            self._unregistered.add(name)
+            self._unregistered[name] = self.clock.monotonic() + nodes.LEASE_RENEW_INTERVAL
 
     def _free_cidr_index(self) -> int:
         used = {(n.get("spec") or {}).get("podCIDR") for n in self.nodes_informer.cache.list()}
@@ -275,12 +275,12 @@ class NodeAgent:
     async def _heartbeats(self) -> None:
         """Renew each live node's Lease every 10 s; post full status every 5 min or when recovering."""
         while True:
-            for name in sorted(self._unregistered):
+            now = self.clock.monotonic()
+            for name in [n for n, due in sorted(self._unregistered.items()) if due <= now]:
                 if self.nodes_informer.cache.get(name) is None:
                     await self._try_register(name)
                 else:
-                    self._unregistered.discard(name)
-            now = self.clock.monotonic()
+                    self._unregistered.pop(name, None)
             due = [m for m in list(self.managed.values()) if not m.stopped and m.next_lease <= now]
             for managed in due:
                 node = self.nodes_informer.cache.get(managed.name)

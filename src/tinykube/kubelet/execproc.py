@@ -20,8 +20,7 @@ import struct
 import termios
 from typing import Any
 
-from tinykube.kubelet import spawn
-from tinykube.kubelet import procutil
+from tinykube.kubelet import procutil, spawn
 
 STDOUT, STDERR = "stdout", "stderr"
 READ_CHUNK = 32 * 1024

@@ -19,10 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from tinykube.kubelet import spawn
 from tinykube.client.api import Client, resource
 from tinykube.client.events import EventRecorder
-from tinykube.kubelet import envvars, logfiles, procutil
+from tinykube.kubelet import envvars, logfiles, procutil, spawn
 from tinykube.kubelet.images import HOST_PATH, ImageTable, not_runnable_message
 from tinykube.kubelet.podstatus import (CONTAINER_CREATING, CONTAINER_STATUS_UNKNOWN, CRASH_LOOP_BACK_OFF,
                                         ContainerState, RestartBackoff, TerminatedInfo, container_will_restart,

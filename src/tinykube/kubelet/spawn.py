@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 from typing import Any
 
@@ -106,11 +107,9 @@ class ChildProcess:
             os.kill(self.pid, sig)
 
     def terminate(self) -> None:
-        import signal
         self.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        import signal
         self.send_signal(signal.SIGKILL)
 
 

@@ -44,6 +44,7 @@ NAMESPACE_RESOURCE = RESOURCE_INDEX.lookup("", "v1", "namespaces")
 WATCH_IDLE = "TINYKUBE-IDLE"  # pseudo event type: `idle` seconds passed without an event
 WATCH_INITIAL_END = "TINYKUBE-INITIAL-END"  # pseudo event type: the initial objects have all been sent
 
+
 def generate_name(prefix: str) -> str:
     if len(prefix) > 58:
         prefix = prefix[:58]

@@ -91,6 +91,9 @@ class Watch(Protocol):
 
     def __aiter__(self) -> AsyncIterator[Event]: ...
 
+    async def next(self, idle: float | None = None) -> Event | None:
+        """The next event, None once the watch has ended; TimeoutError after `idle` quiet seconds."""
+
     def close(self) -> None: ...
 
     @property

@@ -57,10 +57,7 @@ class Watcher:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Event]:
-        while True:
-            event = await self._queue.get()
-            if event is None:
-                return
+        while (event := await self.next()) is not None:
             yield event
 
     async def next(self, idle: float | None = None) -> Event | None:

@@ -1,7 +1,8 @@
 """Start one container inside its pod's sandbox (what runc does for a container upstream).
 
-Run by the process runtime as `python -I -S enter.py <plan...>` in a session of its own; the
-plan is plain arguments (see `parse_plan`), since importing json would double the start time. It joins the sandbox process's network, UTS, IPC, PID and mount namespaces (setns),
+Run by the process runtime as `python -I -S enter.py <plan...>` in a session of its own (the
+plan as plain arguments, see `parse_plan`: importing json would double the start time). It
+joins the sandbox process's network, UTS, IPC, PID and mount namespaces (setns),
 takes a mount namespace of its own (so this container's volume mounts are not its siblings'),
 bind-mounts the plan's volumes at their mount paths, then forks: the child joins the
 container's cgroups and execs the command, and this process stays outside the pod's PID

@@ -15,8 +15,9 @@ import contextlib
 import ipaddress
 import logging
 import subprocess
-from tinykube.kubelet import spawn
 from pathlib import Path
+
+from tinykube.kubelet import spawn
 
 log = logging.getLogger(__name__)
 
