@@ -15,6 +15,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from helpers import Cluster, create_namespace, running_cluster, wait_until, apply_manifest as apply
@@ -54,8 +55,32 @@ def event_messages(c: Cluster, ns: str, name: str) -> set[str]:
     return {f"{e['reason']}: {e['message']}" for e in json.loads(out.stdout)["items"]}
 
 
-def netns_names() -> set[str]:
-    return set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()) - {"(id:"}
+def pod_netns(c: Cluster, ns: str, name: str) -> str:
+    """The network namespace of a pod's container, as `readlink /proc/self/ns/net` shows it there."""
+    return c.kubectl("exec", name, "-n", ns, "--", "readlink", "/proc/self/ns/net").stdout.strip()
+
+
+def network_namespaces() -> set[str]:
+    """Every network namespace a process on this machine is in (net:[inode])."""
+    return set(processes_by_netns())
+
+
+def processes_by_netns() -> dict[str, list[psutil.Process]]:
+    found: dict[str, list[psutil.Process]] = {}
+    for proc in psutil.process_iter():
+        try:
+            found.setdefault(os.readlink(f"/proc/{proc.pid}/ns/net"), []).append(proc)
+        except (OSError, psutil.Error):
+            pass
+    return found
+
+
+def alive(proc: psutil.Process) -> bool:
+    """Running and not a zombie (an orphan's zombie waits for this machine's init to reap it)."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def links() -> str:
@@ -98,7 +123,7 @@ def test_hostname_pid_namespace_and_hosts_file(box: Cluster, ns: str):
     assert lines[0] == "web-0" and lines[2] == "env=web-0"
     assert int(lines[1].removeprefix("pid=")) < 10  # a low PID in the pod's own PID namespace
     processes = lines[3:-1]
-    assert set(processes) <= {"python3", "python", "sh", "ps"} and "ps" in processes  # the pod's only
+    assert set(processes) <= {"pause", "sh", "ps"} and "ps" in processes  # the pod's only
     assert lines[-1] == f"{p['status']['podIP']}\tweb-0"
     q = wait_phase(box, ns, "named", "Succeeded")
     assert logs(box, ns, "named").splitlines() == ["db", f"{q['status']['podIP']}\tdb.backend.{ns}.svc.cluster.local\tdb"]
@@ -361,7 +386,7 @@ def test_memory_limit_kills_with_oom_killed(box: Cluster, ns: str):
 
 
 def test_deleted_pod_leaves_no_namespace_or_veth(box: Cluster, ns: str):
-    from tinykube.kubelet.sandbox.sandbox import names
+    from tinykube.kubelet.sandbox.sandbox import veth_name
 
     apply(box, ns, """
     apiVersion: v1
@@ -372,15 +397,16 @@ def test_deleted_pod_leaves_no_namespace_or_veth(box: Cluster, ns: str):
       containers: [{name: c, image: busybox, command: ["sleep", "3600"]}]
     """)
     p = wait_phase(box, ns, "brief", "Running")
-    netns, veth = names(p["metadata"]["uid"])
-    assert netns in netns_names() and veth in links()
+    veth = veth_name(p["metadata"]["uid"])
+    netns = pod_netns(box, ns, "brief")
+    assert veth in links() and netns in network_namespaces()
     box.kubectl("delete", "pod", "brief", "-n", ns, timeout=60)
-    wait_until(lambda: netns not in netns_names() and veth not in links(), 20, 0.2)
+    wait_until(lambda: veth not in links() and netns not in network_namespaces(), 20, 0.2)
 
 
 def test_restarted_agent_removes_sandboxes_left_behind(tmp_path: Path):
     from helpers import new_cluster
-    from tinykube.kubelet.sandbox.sandbox import names
+    from tinykube.kubelet.sandbox.sandbox import veth_name
 
     c = new_cluster(tmp_path)
     c.start(ARGS)
@@ -393,9 +419,10 @@ def test_restarted_agent_removes_sandboxes_left_behind(tmp_path: Path):
       containers: [{name: c, image: busybox, command: ["sleep", "3600"]}]
     """)
     p = wait_phase(c, ns, "left", "Running")
-    netns, veth = names(p["metadata"]["uid"])
+    veth = veth_name(p["metadata"]["uid"])
+    in_pod = processes_by_netns()[pod_netns(c, ns, "left")]
     c.stop(signal.SIGKILL)  # no chance to clean up
-    assert netns in netns_names()
+    assert veth in links() and all(alive(p) for p in in_pod)
     c.start(ARGS)
     try:
         # the old sandbox goes, and the pod gets a new one with the address it had
@@ -405,9 +432,12 @@ def test_restarted_agent_removes_sandboxes_left_behind(tmp_path: Path):
                 status["containerStatuses"][0]["state"] and status
         status = wait_until(renewed, 40, 0.3)
         assert status["podIP"] == p["status"]["podIP"]
-        assert netns in netns_names() and veth in links()  # the same pod's names, made anew
+        # the old sandbox is gone, its namespace with it (a killed PID 1 takes its namespace's processes along)
+        wait_until(lambda: not any(alive(p) for p in in_pod), 10, 0.1)
+        assert veth in links()  # the same pod's veth name, made anew
+        renewed_netns = pod_netns(c, ns, "left")
         c.kubectl("delete", "pod", "left", "-n", ns, "--grace-period=1", timeout=60)
-        wait_until(lambda: netns not in netns_names() and veth not in links(), 20, 0.2)
+        wait_until(lambda: veth not in links() and renewed_netns not in network_namespaces(), 20, 0.2)
     finally:
         c.stop()
 
@@ -454,3 +484,43 @@ def test_without_sandboxes_pods_run_on_the_host(tmp_path: Path):
         out = c.kubectl("get", "events", "-A", "--field-selector", "reason=NoPodIsolation", "-o", "json")
         messages = [e["message"] for e in json.loads(out.stdout)["items"]]
         assert messages and "volumes are not mounted at their mountPath" in messages[0]
+
+
+def fork_servers(c: Cluster) -> list[int]:
+    """The server's pod fork server (its direct child running forkserver.py)."""
+    assert c.process is not None
+    return [p.pid for p in psutil.Process(c.process.pid).children() if "forkserver.py" in " ".join(p.cmdline())]
+
+
+def test_a_dead_fork_server_is_replaced_and_its_containers_restart(tmp_path: Path):
+    """The fork server started the pod's processes; killed, it takes them along (the agent can no
+    longer learn how they exit), they are reported killed (137) and restarted by a new one."""
+    from helpers import new_cluster
+
+    c = new_cluster(tmp_path)
+    c.start(ARGS)
+    try:
+        ns = create_namespace(c)
+        apply(c, ns, """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: survivor}
+        spec:
+          containers: [{name: c, image: busybox, command: ["sleep", "3600"]}]
+        """)
+        wait_phase(c, ns, "survivor", "Running")
+        [first] = fork_servers(c)
+        os.kill(first, signal.SIGKILL)
+
+        def restarted():
+            status = pod(c, ns, "survivor")["status"]["containerStatuses"][0]
+            return status["restartCount"] == 1 and "running" in status["state"] and status
+        status = wait_until(restarted, 60, 0.2)
+        assert status["lastState"]["terminated"]["exitCode"] == 137
+        assert fork_servers(c) not in ([], [first])
+        assert c.kubectl("exec", "survivor", "-n", ns, "--", "hostname").stdout.strip() == "survivor"
+        assert any("the pod fork server ended" in line for line in c.output)
+        out = c.kubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=survivor", "-o", "json")
+        assert "SandboxChanged" in {e["reason"] for e in json.loads(out.stdout)["items"]}
+    finally:
+        c.stop()

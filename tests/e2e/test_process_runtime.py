@@ -516,8 +516,11 @@ def test_restarted_server_kills_stale_containers_and_does_not_duplicate(tmp_path
     apply(c, ns, simple_pod("sleeper", "exec sleep 4321"))
     wait_phase(c, ns, "sleeper", "Running")
     before = wait_until(lambda: container_pids(c), 10, 0.1)
+    fork_server = [p.pid for p in psutil.Process(c.process.pid).children() if "forkserver.py" in " ".join(p.cmdline())]
+    before = [pid for pid in before if pid not in fork_server]
     c.stop(signal.SIGKILL)  # no chance to clean up: the container lives on
     assert _alive(before) == before
+    wait_until(lambda: _alive(fork_server) == [], 5, 0.1)  # the pod fork server ends with its agent
     c.start(ARGS)
     try:
         wait_until(lambda: _alive(before) == [], 15, 0.1)

@@ -12,8 +12,9 @@ from tinykube.kubelet.sandbox.limits import Limits, container_limits, cpu_max, c
 from tinykube.kubelet.sandbox.mounts import (File, Mount, VolumeError, container_mounts, downward_files, hosts_file,
                                              key_files, pod_hostname, safe_path)
 from tinykube.kubelet.sandbox.enter import parse_plan
-from tinykube.kubelet.sandbox.pause import inet_aton, netmask
-from tinykube.kubelet.sandbox.sandbox import names, plan_arguments
+from tinykube.kubelet.sandbox.pause import host_side_lines, inet_aton, netmask
+from tinykube.kubelet.sandbox.launcher import plan_arguments
+from tinykube.kubelet.sandbox.sandbox import veth_name
 
 
 @pytest.mark.parametrize("cidr, gateway, capacity", [
@@ -66,9 +67,9 @@ def test_cpu_max():
     assert cpu_max(None) == "max 100000" and cpu_max(25_000) == "25000 100000"
 
 
-def test_names_fit_linux_limits():
-    netns, veth = names("7cfc42b1-429e-4d04-a8f5-dd8dfd7d6430")
-    assert len(veth.encode()) <= 15 and netns.startswith("tk-") and netns != names("other")[0]
+def test_veth_names_fit_linux_limits():
+    veth = veth_name("7cfc42b1-429e-4d04-a8f5-dd8dfd7d6430")
+    assert len(veth.encode()) <= 15 and veth.startswith("tkv") and veth != veth_name("other")
 
 
 CM = {"data": {"a": "alpha", "b": "beta"}, "binaryData": {"bin": base64.b64encode(b"\x00\x01").decode()}}
@@ -161,15 +162,13 @@ def test_hosts_file():
         "10.244.0.5\tdb.backend.shop.svc.cluster.local\tdb\n\n# Entries added by HostAliases.\n1.2.3.4\tfoo\tbar\n")
 
 
-def test_ip_batch_lines_and_failures():
-    from tinykube.kubelet.sandbox.network import create_lines, delete_lines, failed_lines
-
-    assert create_lines("tk-1", "tkv1") == ["netns add tk-1", "link add tkv1 type veth peer name eth0 netns tk-1",
-                                            "link set tkv1 master tinykube0 up"]
-    assert delete_lines("tk-1") == ["netns del tk-1"]
-    stderr = 'Cannot find device "nosuchdev"\nCommand failed -:2\nCommand failed -:5\n'
-    assert failed_lines(stderr) == {2: 'Cannot find device "nosuchdev"', 5: "Command failed -:5"}
-    assert failed_lines("") == {}
+@pytest.mark.parametrize("leftover, first", [
+    (False, []),
+    (True, ["link del tkv1"]),  # a veth of the pod's earlier sandbox the kernel has not freed yet
+])
+def test_the_host_side_of_a_pod_network(leftover, first):
+    add = "link add tkv1 numtxqueues 1 numrxqueues 1 type veth peer name eth0 numtxqueues 1 numrxqueues 1 netns 4242"
+    assert host_side_lines("tkv1", "tinykube0", 4242, leftover) == [*first, add, "link set tkv1 master tinykube0 up"]
 
 
 @pytest.mark.parametrize("plan, pid, fd", [

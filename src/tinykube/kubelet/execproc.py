@@ -1,8 +1,7 @@
 """A command run inside a running container for `kubectl exec`: its process, pty and streams.
 
-A pod with a sandbox is entered through `sandbox/enter.py` (the `enter` argv builder the
-runtime passes, with an error pipe as for container starts); a pod on the host runs the command
-beside the container. `ExecProcess` runs the command with the container's environment and
+A pod with a sandbox is entered through its fork server (the `start` the runtime passes, as
+for container starts); a pod on the host runs the command beside the container. `ExecProcess` runs the command with the container's environment and
 working directory, its output read as (stream, bytes) chunks: with a tty on a pty of its own
 (the command's controlling terminal, so shells and ^C work), else on pipes, stdin from a pipe
 only when the client sends stdin.
@@ -37,20 +36,6 @@ def exec_failure(container_id: str, argv: list[str], exc: OSError) -> str:
             f"unable to start container process: {procutil.start_error(argv, exc)}: unknown")
 
 
-def _controlling_tty(slave_name: str) -> Any:
-    """A preexec function: a session of its own whose controlling terminal is the pty (opened by
-    name, so it works whatever the event loop has done to the child's fds by then)."""
-    def enter() -> None:
-        with contextlib.suppress(OSError):
-            os.setsid()
-        fd = os.open(slave_name, os.O_RDWR)
-        with contextlib.suppress(OSError):
-            fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
-        if fd > 2:
-            os.close(fd)
-    return enter
-
-
 class ExecProcess:
     """One exec'd command; `read()` returns output chunks until both streams end (None)."""
 
@@ -63,52 +48,33 @@ class ExecProcess:
 
     @classmethod
     async def start(cls, argv: list[str], env: dict[str, str], cwd: str, *, tty: bool, stdin: bool,
-                    container_id: str = "", enter: procutil.Enter | None = None) -> "ExecProcess":
-        """Start `argv`; with `enter`, inside the pod's sandbox (its failure to exec comes back
-        on an error pipe)."""
+                    container_id: str = "", start: procutil.Start = procutil.host_start) -> "ExecProcess":
+        """Start `argv` as `start` starts a container's processes (beside it, or in its sandbox)."""
         self = cls()
-        command, pass_fds, read_end = argv, (), None
-        if enter is not None:
-            read_end, write_end = os.pipe()
-            command, pass_fds, cwd = enter(argv, cwd, write_end), (write_end,), "/"
         try:
-            try:
-                if tty:
-                    await self._start_tty(command, env, cwd, pass_fds)
-                else:
-                    await self._start_pipes(command, env, cwd, stdin, pass_fds)
-            finally:
-                for fd in pass_fds:
-                    os.close(fd)
-            if read_end is not None:
-                assert self.process is not None
-                fd, read_end = read_end, None
-                await procutil.raise_start_report(fd, self.process)
+            if tty:
+                await self._start_tty(start, argv, env, cwd)
+            else:
+                await self._start_pipes(start, argv, env, cwd, stdin)
         except OSError as exc:
             await self.close()
             raise ExecError(exec_failure(container_id, argv, exc)) from None
-        finally:
-            if read_end is not None:
-                os.close(read_end)
         return self
 
-    async def _start_pipes(self, argv: list[str], env: dict[str, str], cwd: str, stdin: bool,
-                           pass_fds: tuple[int, ...]) -> None:
-        self.process = await spawn.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=cwd,
-            start_new_session=True, pass_fds=pass_fds)
+    async def _start_pipes(self, start: procutil.Start, argv: list[str], env: dict[str, str], cwd: str,
+                           stdin: bool) -> None:
+        self.process = await start(argv, env, cwd, stdin=spawn.PIPE if stdin else spawn.DEVNULL,
+                                   stdout=spawn.PIPE, stderr=spawn.PIPE)
         assert self.process.stdout is not None and self.process.stderr is not None
         self._open_streams = 2
         self._pumps = [asyncio.create_task(self._pump(self.process.stdout, STDOUT)),
                        asyncio.create_task(self._pump(self.process.stderr, STDERR))]
 
-    async def _start_tty(self, argv: list[str], env: dict[str, str], cwd: str, pass_fds: tuple[int, ...]) -> None:
+    async def _start_tty(self, start: procutil.Start, argv: list[str], env: dict[str, str], cwd: str) -> None:
         master, slave = pty.openpty()
         try:
-            self.process = await spawn.create_subprocess_exec(
-                *argv, stdin=slave, stdout=slave, stderr=slave, env={"TERM": "xterm", **env}, cwd=cwd,
-                preexec_fn=_controlling_tty(os.ttyname(slave)), pass_fds=pass_fds)
+            self.process = await start(argv, {"TERM": "xterm", **env}, cwd, stdin=slave, stdout=slave, stderr=slave,
+                                       tty=True)
         except OSError:
             os.close(master)
             raise
@@ -197,7 +163,7 @@ class ExecProcess:
 
 
 async def start_in_container(container: Any, argv: list[str], *, tty: bool, stdin: bool,
-                             enter: procutil.Enter | None = None) -> ExecProcess:
-    """Run `argv` in a container, with its env and cwd (and through `enter` in its sandbox)."""
+                             start: procutil.Start = procutil.host_start) -> ExecProcess:
+    """Run `argv` in a container, with its env and cwd (`start`: in its sandbox)."""
     return await ExecProcess.start(argv, dict(container.env), container.cwd, tty=tty, stdin=stdin,
-                                   container_id=container.container_id, enter=enter)
+                                   container_id=container.container_id, start=start)

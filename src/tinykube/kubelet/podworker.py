@@ -251,9 +251,15 @@ class PodWorker:
                     reported = str(exc)
                     self._event(None, "Warning", "FailedMount", reported)
             await self.clock.sleep(CONFIG_RETRY)
+        return await self._start_sandbox(isolation)
+
+    async def _start_sandbox(self, isolation: PodIsolation) -> bool:
+        """The sandbox, retried until it starts (False: the pod is being stopped). One that died
+        (and with it every container of the pod) is made anew, as upstream's SandboxChanged."""
         while not self.stopping:
             try:
-                await isolation.start_sandbox(self.pod)
+                if await isolation.start_sandbox(self.pod):
+                    self._event(None, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
                 return True
             except (RuntimeError, OSError) as exc:
                 log.warning("pod %s: %s", self.key, exc)
@@ -261,11 +267,11 @@ class PodWorker:
             await self.clock.sleep(CONFIG_RETRY)
         return False
 
-    def _exec_enter(self, ctr: Container) -> procutil.Enter | None:
-        """How exec probes and hooks get into the container (None: they run beside it)."""
+    def _exec_start(self, ctr: Container) -> procutil.Start:
+        """How exec probes and hooks get into the container (without a sandbox: beside it)."""
         if self.isolation is None or ctr.process is None:
-            return None
-        return self.isolation.enter_running(ctr.process.pid, ctr.cgroup_procs)
+            return procutil.host_start
+        return self.isolation.enter_running(ctr.process.pid, ctr.cgroup_procs) or procutil.host_start
 
     async def release(self) -> None:
         """The pod is done here: remove its sandbox (and every process left in it)."""
@@ -294,6 +300,8 @@ class PodWorker:
                 await self.clock.sleep(CONFIG_RETRY)
                 continue
             argv, env, cwd = prepared
+            if self.isolation is not None and not await self._start_sandbox(self.isolation):
+                break
             code = await self._run_once(ctr, argv, env, cwd)
             if self.stopping or not container_will_restart(self.pod, ctr.name, code):
                 return code == 0
@@ -387,9 +395,10 @@ class PodWorker:
         try:
             group, ctr.cgroup_procs = self.isolation.cgroup(self.pod, ctr.spec) if self.isolation else (None, [])
             ooms = group.oom_kills() if group is not None else 0
-            enter = self.isolation.enter(ctr.spec, ctr.cgroup_procs) if self.isolation is not None else None
+            start = self.isolation.enter(ctr.spec, ctr.cgroup_procs) if self.isolation is not None \
+                else procutil.host_start
             try:
-                process = await procutil.spawn(argv, env, cwd, enter)
+                process = await procutil.spawn(argv, env, cwd, start)
             except OSError as exc:
                 message = procutil.start_error(argv, exc)
                 ctr.kind, ctr.reason, ctr.message, ctr.exit_code = "terminated", "StartError", message, \
@@ -450,7 +459,7 @@ class PodWorker:
         argv = self._hook_command(ctr, "postStart")
         if argv is None:
             return True
-        code, output = await procutil.run_exec(self.clock, argv, env, cwd, self._grace(), self._exec_enter(ctr))
+        code, output = await procutil.run_exec(self.clock, argv, env, cwd, self._grace(), self._exec_start(ctr))
         if code == 0:
             return True
         message = f"Exec lifecycle hook ({argv}) for Container \"{ctr.name}\" in Pod \"{self.pod['metadata']['name']}" \
@@ -471,7 +480,7 @@ class PodWorker:
             if probe.get("exec"):
                 argv = list(probe["exec"].get("command") or [])
                 code, output = await procutil.run_exec(self.clock, argv, ctr.env, ctr.cwd, timeout,
-                                                       self._exec_enter(ctr))
+                                                       self._exec_start(ctr))
                 return code == 0, output.strip() if code is not None else output
             if probe.get("httpGet"):
                 return await http_probe(probe["httpGet"], ctr.spec, self.address, timeout)
@@ -527,7 +536,7 @@ class PodWorker:
         argv = self._hook_command(ctr, "preStop") if pre_stop else None
         if argv is not None:
             code, output = await procutil.run_exec(self.clock, argv, ctr.env, ctr.cwd, max(0.0, grace),
-                                                   self._exec_enter(ctr))
+                                                   self._exec_start(ctr))
             if code != 0:
                 self._event(ctr, "Warning", "FailedPreStopHook",
                             f"PreStopHook failed: command '{' '.join(argv)}' exited with {code}: {output.strip()}")

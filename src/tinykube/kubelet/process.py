@@ -43,6 +43,7 @@ from tinykube.kubelet.execproc import ExecProcess, start_in_container
 from tinykube.kubelet.runtime import ContainerNotFound, NodeView, PodReport
 from tinykube.kubelet.sandbox import ipam, network
 from tinykube.kubelet.sandbox import sandbox as sandboxes
+from tinykube.kubelet.sandbox.launcher import Launcher
 from tinykube.kubelet.sandbox.pod import PodIsolation, ResolvConf
 from tinykube.kubelet.sandbox.volumes import TokenSource, VolumeSetup
 from tinykube.kubelet.sim import stamp
@@ -107,6 +108,7 @@ class ProcessRuntime:
         self._cleanups: set[asyncio.Task[None]] = set()
         self.addresses = LoopbackAddresses()
         self.decision = sandboxes.decide(sandbox and pod_address is not None)
+        self.launcher = Launcher()  # the fork server, started with the first sandbox
         self.pod_address = pod_address
         self.volumes = VolumeSetup(client, token_source)
         self.resolv_conf_for = resolv_conf_for
@@ -148,7 +150,7 @@ class ProcessRuntime:
                 meta = pod["metadata"]
                 pod_dir = logfiles.pod_dir(self.root, meta.get("namespace", ""), meta.get("name", ""),
                                            meta.get("uid", ""))
-                isolation = PodIsolation(self.decision, self.volumes, pod_dir, address, self._bridge(node),
+                isolation = PodIsolation(self.decision, self.launcher, self.volumes, pod_dir, address, self._bridge(node),
                                          self.resolv_conf_for)
             else:
                 address = self.addresses.claim(key, (pod.get("status") or {}).get("podIP"))
@@ -190,10 +192,10 @@ class ProcessRuntime:
                 isolation = worker.isolation  # type: ignore[union-attr]
                 if isolation is None:
                     return await start_in_container(ctr, argv, tty=tty, stdin=stdin)
-                enter = isolation.enter_running(ctr.process.pid, ctr.cgroup_procs)
-                if enter is None:
+                start = isolation.enter_running(ctr.process.pid, ctr.cgroup_procs)
+                if start is None:
                     break
-                return await start_in_container(ctr, argv, tty=tty, stdin=stdin, enter=enter)
+                return await start_in_container(ctr, argv, tty=tty, stdin=stdin, start=start)
         raise ContainerNotFound(container)
 
     def attach_stream(self, key: str, container: str) -> Attachment:
@@ -278,3 +280,4 @@ class ProcessRuntime:
             await asyncio.wait(list(self._cleanups), timeout=SHUTDOWN_GRACE)
         if self._gateway is not None:
             network.release_gateway(self._gateway)
+        await self.launcher.close()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import signal
+import termios
 from pathlib import Path
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Protocol, TypeVar
 
 import psutil
 
@@ -53,32 +55,45 @@ def signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
-Enter = Callable[[list[str], str, "int | None"], list[str]]  # (argv, cwd, error fd) -> argv in a pod sandbox
+class Start(Protocol):
+    """How a process of a container starts: on the host (`host_start`) or inside the pod's
+    sandbox (`sandbox/launcher.py`). Raises the OSError of a command that cannot be exec'd.
+    stdin/stdout/stderr take `spawn.create_subprocess_exec`'s values; with `tty`, the three
+    are one pty's slave end, which becomes the process's controlling terminal."""
+
+    async def __call__(self, argv: list[str], env: dict[str, str], cwd: str, *, stdin: Any, stdout: Any,
+                       stderr: Any, tty: bool = False) -> children.ChildProcess: ...
 
 
-async def spawn(argv: list[str], env: dict[str, str], cwd: str, enter: Enter | None = None) -> children.ChildProcess:
-    """Start a container's main process in a new session, stdin from /dev/null, output piped.
+async def host_start(argv: list[str], env: dict[str, str], cwd: str, *, stdin: Any, stdout: Any, stderr: Any,
+                     tty: bool = False) -> children.ChildProcess:
+    """Start a process beside the agent, in a session of its own."""
+    return await children.create_subprocess_exec(
+        *argv, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd, start_new_session=not tty,
+        preexec_fn=_controlling_tty(os.ttyname(stdin)) if tty else None)
 
-    With `enter`, the process starts inside the pod's sandbox (`sandbox/enter.py`); an exec
-    failure there comes back through a pipe and is raised as the OSError a direct spawn raises."""
-    if enter is None:
-        return await children.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                                                    env=env, cwd=cwd, start_new_session=True)
-    read_end, write_end = os.pipe()
-    try:
-        process = await children.create_subprocess_exec(*enter(argv, cwd, write_end), stdin=asyncio.subprocess.DEVNULL,
-                                                       stdout=asyncio.subprocess.PIPE,
-                                                       stderr=asyncio.subprocess.PIPE, env=env,
-                                                       start_new_session=True, pass_fds=(write_end,))
-    finally:
-        os.close(write_end)
-    await raise_start_report(read_end, process)
-    return process
+
+def _controlling_tty(slave_name: str) -> Callable[[], None]:
+    """A preexec function: a session of its own whose controlling terminal is the pty (opened by
+    name, so it works whatever the event loop has done to the child's fds by then)."""
+    def take_terminal() -> None:
+        with contextlib.suppress(OSError):
+            os.setsid()
+        fd = os.open(slave_name, os.O_RDWR)
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+        if fd > 2:
+            os.close(fd)
+    return take_terminal
+
+
+async def spawn(argv: list[str], env: dict[str, str], cwd: str, start: Start = host_start) -> children.ChildProcess:
+    """Start a container's main process, stdin from /dev/null, output piped."""
+    return await start(argv, env, cwd, stdin=children.DEVNULL, stdout=children.PIPE, stderr=children.PIPE)
 
 
 async def raise_start_report(read_end: int, process: children.ChildProcess) -> None:
-    """Read (and close) the error pipe of a process started through `sandbox/enter.py`: empty
+    """Read (and close) the error pipe of a process started by `sandbox/enter.py`'s code: empty
     when the command was exec'd, else the OSError a direct spawn would have raised."""
     try:
         report = await _read_all(read_end)
@@ -129,14 +144,11 @@ async def pump(reader: asyncio.StreamReader, stream: str, out: Any, now: Callabl
 
 
 async def run_exec(clock: Any, argv: list[str], env: dict[str, str], cwd: str, timeout: float,
-                   enter: Enter | None = None) -> tuple[int | None, str]:
-    """Run a probe or hook command beside the container (`enter`: inside it): (exit code or None
-    on timeout, output)."""
+                   start: Start = host_start) -> tuple[int | None, str]:
+    """Run a probe or hook command beside the container (or inside its sandbox, as `start`
+    starts it): (exit code or None on timeout, output)."""
     try:
-        proc = await children.create_subprocess_exec(*(enter(argv, cwd, None) if enter else argv),
-                                                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.STDOUT, env=env,
-                                                    cwd=None if enter else cwd, start_new_session=True)
+        proc = await start(argv, env, cwd, stdin=children.DEVNULL, stdout=children.PIPE, stderr=children.STDOUT)
     except OSError as exc:
         return 126 if not isinstance(exc, FileNotFoundError) else 127, start_error(argv, exc)
     done, result = await within(clock, timeout, proc.communicate())

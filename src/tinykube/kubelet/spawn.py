@@ -28,10 +28,13 @@ STREAM_LIMIT = 2 ** 16  # asyncio's default StreamReader limit
 
 
 class ChildProcess:
-    """A started process: its pid, its pipes as asyncio streams, and an awaitable exit."""
+    """A started process: its pid, its pipes as asyncio streams, and an awaitable exit.
 
-    def __init__(self, popen: subprocess.Popen[bytes], loop: asyncio.AbstractEventLoop) -> None:
-        self._popen = popen
+    Whoever started it reports the exit (`_set_exited`): a pidfd watch for our own children
+    (`_PopenChild`), the fork server's message for processes it forked (`sandbox/launcher.py`)."""
+
+    def __init__(self, pid: int, loop: asyncio.AbstractEventLoop) -> None:
+        self._pid = pid
         self._loop = loop
         self._exited: asyncio.Future[int] = loop.create_future()
         self.stdin: asyncio.StreamWriter | None = None
@@ -40,46 +43,27 @@ class ChildProcess:
 
     @property
     def pid(self) -> int:
-        return self._popen.pid
+        return self._pid
 
     @property
     def returncode(self) -> int | None:
         """The exit status once the process has been reaped (negative: killed by that signal)."""
         return self._exited.result() if self._exited.done() else None
 
-    async def _connect(self) -> None:
-        popen = self._popen
-        if popen.stdout is not None:
-            self.stdout = await self._reader(popen.stdout)
-        if popen.stderr is not None:
-            self.stderr = await self._reader(popen.stderr)
-        if popen.stdin is not None:
-            transport, protocol = await self._loop.connect_write_pipe(_WriteProtocol, popen.stdin)
+    async def _connect(self, stdin: Any, stdout: Any, stderr: Any) -> None:
+        """Our ends of the child's pipes (files, or None) as asyncio streams."""
+        if stdout is not None:
+            self.stdout = await self._reader(stdout)
+        if stderr is not None:
+            self.stderr = await self._reader(stderr)
+        if stdin is not None:
+            transport, protocol = await self._loop.connect_write_pipe(_WriteProtocol, stdin)
             self.stdin = asyncio.StreamWriter(transport, protocol, None, self._loop)
-        self._watch_exit()
 
     async def _reader(self, pipe: Any) -> asyncio.StreamReader:
         reader = asyncio.StreamReader(limit=STREAM_LIMIT, loop=self._loop)
         await self._loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=self._loop), pipe)
         return reader
-
-    def _watch_exit(self) -> None:
-        try:
-            pidfd = os.pidfd_open(self.pid)
-        except (AttributeError, OSError):  # no pidfd here: a thread waits for this child
-            waiting = self._loop.run_in_executor(None, self._popen.wait)
-            waiting.add_done_callback(lambda f: self._set_exited(f.result()))
-            return
-
-        def on_exit() -> None:
-            code = self._popen.poll()
-            if code is not None:
-                self._loop.remove_reader(pidfd)
-                os.close(pidfd)
-                self._set_exited(code)
-
-        self._loop.add_reader(pidfd, on_exit)
-        on_exit()  # it may have exited already
 
     def _set_exited(self, code: int) -> None:
         if not self._exited.done():
@@ -113,6 +97,32 @@ class ChildProcess:
         self.send_signal(signal.SIGKILL)
 
 
+class _PopenChild(ChildProcess):
+    """A child of this process, started by `subprocess.Popen`; its exit seen through a pidfd."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(popen.pid, loop)
+        self._popen = popen
+
+    def _watch_exit(self) -> None:
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):  # no pidfd here: a thread waits for this child
+            waiting = self._loop.run_in_executor(None, self._popen.wait)
+            waiting.add_done_callback(lambda f: self._set_exited(f.result()))
+            return
+
+        def on_exit() -> None:
+            code = self._popen.poll()
+            if code is not None:
+                self._loop.remove_reader(pidfd)
+                os.close(pidfd)
+                self._set_exited(code)
+
+        self._loop.add_reader(pidfd, on_exit)
+        on_exit()  # it may have exited already
+
+
 class _WriteProtocol(asyncio.streams.FlowControlMixin, asyncio.Protocol):
     """What a StreamWriter over a pipe needs from its protocol (drain, close)."""
 
@@ -142,9 +152,10 @@ async def create_subprocess_exec(program: str, *args: str, stdin: Any = None, st
     OSError when the program cannot be started, as from asyncio."""
     loop = asyncio.get_running_loop()
     popen = subprocess.Popen([program, *args], stdin=stdin, stdout=stdout, stderr=stderr, bufsize=0, **kwargs)
-    child = ChildProcess(popen, loop)
+    child = _PopenChild(popen, loop)
     try:
-        await child._connect()
+        await child._connect(popen.stdin, popen.stdout, popen.stderr)
+        child._watch_exit()
     except BaseException:
         with contextlib.suppress(ProcessLookupError):
             popen.kill()

@@ -1,13 +1,12 @@
 """Start one container inside its pod's sandbox (what runc does for a container upstream).
 
-Run by the process runtime as `python -I -S enter.py <plan...>` in a session of its own (the
-plan as plain arguments, see `parse_plan`: importing json would double the start time). It
-joins the sandbox process's network, UTS, IPC, PID and mount namespaces (setns),
-takes a mount namespace of its own (so this container's volume mounts are not its siblings'),
-bind-mounts the plan's volumes at their mount paths, then forks: the child joins the
-container's cgroups and execs the command, and this process stays outside the pod's PID
-namespace to wait for it and exit as it did (same code, or killed by the same signal), so the
-runtime sees the container's own exit status.
+Run by the fork server (`forkserver.py`) in a forked child of its own session, with the plan
+as plain arguments (see `parse_plan`). It joins the sandbox process's network, UTS, IPC, PID
+and mount namespaces (setns), takes a mount namespace of its own (so this container's volume
+mounts are not its siblings'), bind-mounts the plan's volumes at their mount paths, then
+forks: the child joins the container's cgroups and execs the command, and this process stays
+outside the pod's PID namespace to wait for it and exit as it did (same code, or killed by the
+same signal), so the runtime sees the container's own exit status.
 
 A failure before the exec is written to the error fd as "<errno> <filename>" (the runtime
 turns it into the StartError runc would report); a successful exec closes the fd silently.
@@ -15,7 +14,7 @@ With error fd "-" failures go to stderr. A plan with `"join": true` (exec probes
 `kubectl exec`) names a running container's process as `sandbox_pid` and enters all of its
 namespaces, its mount namespace included, instead of making one.
 
-Standalone on purpose (stdlib only): it runs once per container start and must start fast.
+Stdlib only: the fork server imports it as a sibling script.
 """
 
 import ctypes
@@ -76,7 +75,7 @@ def mount_volumes(mounts: list) -> None:
                    "read-only remount", target)
 
 
-def child(plan: dict, error_fd: int) -> None:
+def child(plan: dict, env: dict) -> None:
     """In the pod's PID namespace: cgroups, working directory, exec."""
     for sig in FORWARDED:
         signal.signal(sig, signal.SIG_DFL)
@@ -92,7 +91,7 @@ def child(plan: dict, error_fd: int) -> None:
         fcntl.ioctl(0, termios.TIOCSCTTY, 1)
     argv = plan["argv"]
     os.chdir(plan.get("cwd") or "/")
-    os.execvpe(argv[0], argv, os.environ)
+    os.execvpe(argv[0], argv, env)
 
 
 def report(error_fd: int, exc: OSError, filename: str) -> None:
@@ -103,8 +102,9 @@ def report(error_fd: int, exc: OSError, filename: str) -> None:
         os.write(error_fd, message.encode())
 
 
-def main() -> int:
-    plan = parse_plan(sys.argv[1:])
+def run(args: list, env: dict) -> int:
+    """Enter the sandbox the plan in `args` names and run its command there: its exit code."""
+    plan = parse_plan(args)
     error_fd = plan["error_fd"]
     if error_fd >= 0:
         os.set_inheritable(error_fd, False)
@@ -121,13 +121,18 @@ def main() -> int:
     pid = os.fork()
     if pid == 0:
         try:
-            child(plan, error_fd)
+            child(plan, env)
         except OSError as exc:  # the command itself: no filename (runc's "executable file not found")
             report(error_fd, exc, "")
         os._exit(127)
     if error_fd >= 0:
         os.close(error_fd)
-    # signals the runtime sends to this process group reach the child too; this process only waits
+    return wait_and_mirror(pid)
+
+
+def wait_and_mirror(pid: int) -> int:
+    """Wait for `pid` and end as it ended: its exit code, or killed by the signal that killed it.
+    Signals the runtime sends to this process group reach the child too; this process only waits."""
     for sig in FORWARDED:
         signal.signal(sig, signal.SIG_IGN)
     while True:
@@ -143,7 +148,3 @@ def main() -> int:
         os.kill(os.getpid(), sig)
         return 128 + sig
     return os.WEXITSTATUS(status)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

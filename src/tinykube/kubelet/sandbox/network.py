@@ -3,21 +3,20 @@ namespace joined to it by a veth pair, as the bridge CNI plugin sets it up.
 
 The bridge holds the node's gateway address (the first of its podCIDR), so the host reaches
 every pod address directly; each pod has `eth0` with its address and a default route via the
-gateway, and `lo` up (set from inside by the sandbox process). Host-side commands of pods that
-start together go to one `ip -batch` process (`Batcher`). Several tinykube servers on one machine share the bridge, each with its
-own /24 (the agent skips ranges the host already routes when it picks the local node's).
+gateway, and `lo` up. The pod's side is made by its sandbox process (`pause.make_namespaces`,
+`pause.configure_network`), this module makes and keeps the bridge. Several tinykube servers
+on one machine share the bridge, each with its own /24 (the agent skips ranges the host
+already routes when it picks the local node's).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import logging
 import subprocess
 from pathlib import Path
 
-from tinykube.kubelet import spawn
 
 log = logging.getLogger(__name__)
 
@@ -64,94 +63,11 @@ def release_gateway(gateway: str) -> None:
     _ip_sync("addr", "del", gateway, "dev", BRIDGE)
 
 
-class Batcher:
-    """Runs the host-side `ip` commands of pods that start (or stop) together in one `ip -batch`
-    process: one process and one pass through the kernel's lock for a burst of pods instead of
-    one each. A request waits at most for the batch before it; its failure is its own."""
-
-    def __init__(self) -> None:
-        self._pending: list[tuple[list[str], asyncio.Future[str | None]]] = []
-        self._runner: asyncio.Task[None] | None = None
-
-    async def run(self, lines: list[str]) -> str | None:
-        """Run the lines; None when all worked, else the error of the first that failed."""
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._pending.append((lines, future))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.ensure_future(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            script, owner = [], []
-            for index, (lines, _) in enumerate(batch):
-                script += lines
-                owner += [index] * len(lines)
-            try:
-                proc = await spawn.create_subprocess_exec("ip", "-force", "-batch", "-",
-                                                            stdin=asyncio.subprocess.PIPE,
-                                                            stdout=asyncio.subprocess.DEVNULL,
-                                                            stderr=asyncio.subprocess.PIPE)
-                _, err = await proc.communicate("\n".join(script).encode() + b"\n")
-                errors = failed_lines(err.decode(errors="replace"))
-            except OSError as exc:
-                errors = {n: str(exc) for n in range(1, len(script) + 1)}
-            for index, (lines, future) in enumerate(batch):
-                mine = [errors[n] for n, who in enumerate(owner, 1) if who == index and n in errors]
-                if not future.done():
-                    future.set_result(mine[0] if mine else None)
-
-
-def failed_lines(stderr: str) -> dict[int, str]:
-    """Line number → error of each failed line in `ip -force -batch -` output (pure)."""
-    failed: dict[int, str] = {}
-    message = ""
-    for line in stderr.splitlines():
-        if line.startswith("Command failed -:"):
-            with contextlib.suppress(ValueError):
-                failed[int(line.rsplit(":", 1)[1])] = message or line
-            message = ""
-        else:
-            message = line.strip()
-    return failed
-
-
-def create_lines(netns: str, veth: str) -> list[str]:
-    """Host side of a pod's network: the namespace, the veth pair (eth0 inside), on the bridge.
-    The inside (addresses, lo, route) is configured by the sandbox process (`pause.py`)."""
-    return [f"netns add {netns}", f"link add {veth} type veth peer name eth0 netns {netns}",
-            f"link set {veth} master {BRIDGE} up"]
-
-
-def delete_lines(netns: str) -> list[str]:
-    """Deleting the namespace deletes eth0, and a veth pair goes with either end."""
-    return [f"netns del {netns}"]
-
-
-BATCHER = Batcher()
-
-
-async def create_pod_network(netns: str, veth: str) -> None:
-    error = await BATCHER.run(create_lines(netns, veth))
-    if error is not None:
-        await delete_pod_network(netns, veth)
-        raise NetworkError(f"pod network {netns}: {error}")
-
-
-async def delete_pod_network(netns: str, veth: str) -> None:
-    if (NETNS_DIR / netns).exists():
-        await BATCHER.run(delete_lines(netns))
-    if Path(f"/sys/class/net/{veth}").exists():
-        await BATCHER.run([f"link del {veth}"])
-
-
-def delete_pod_network_sync(netns: str, veth: str) -> None:
+def remove_leftovers(netns: str, veth: str) -> None:
+    """What a sandbox of an agent that died may have left: its veth (gone with the namespace
+    once the pod's processes are killed, unless the kernel is slow to free it), and the named
+    network namespace earlier versions made."""
     if netns and (NETNS_DIR / netns).exists():
         _ip_sync("netns", "del", netns)
     if veth and Path(f"/sys/class/net/{veth}").exists():
         _ip_sync("link", "del", veth)
-
-
-def netns_path(netns: str) -> str:
-    return str(NETNS_DIR / netns)

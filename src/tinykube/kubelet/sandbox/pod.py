@@ -8,11 +8,13 @@ container start gets its mounts and a fresh look at its cgroup's OOM kill count.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, Callable
 
-from tinykube.kubelet import envvars
+from tinykube.kubelet import envvars, procutil, spawn
 from tinykube.kubelet.sandbox import cgroups
+from tinykube.kubelet.sandbox.launcher import Launcher
 from tinykube.kubelet.sandbox.limits import container_limits
 from tinykube.kubelet.sandbox.mounts import Mount, container_mounts, hosts_file, pod_hostname
 from tinykube.kubelet.sandbox.sandbox import Decision, PodSandbox, first_child
@@ -24,9 +26,10 @@ NGINX_ROOT = "/usr/share/nginx/html"
 
 
 class PodIsolation:
-    def __init__(self, decision: Decision, volumes: VolumeSetup, pod_dir: Path, address: str, gateway: str,
-                 resolv_conf_for: ResolvConf | None = None) -> None:
+    def __init__(self, decision: Decision, launcher: Launcher, volumes: VolumeSetup, pod_dir: Path, address: str,
+                 gateway: str, resolv_conf_for: ResolvConf | None = None) -> None:
         self.decision = decision
+        self.launcher = launcher
         self.volumes = volumes
         self.pod_dir = pod_dir
         self.address = address
@@ -36,6 +39,7 @@ class PodIsolation:
         self.volume_dirs: dict[str, str] = {}
         self.read_only: set[str] = set()
         self.extra: list[Mount] = []  # /etc/hosts, /etc/resolv.conf
+        self._starting = asyncio.Lock()
 
     async def set_up_volumes(self, pod: Obj, facts: envvars.PodFacts) -> None:
         """Raises VolumeError (message for the FailedMount event) while a volume cannot be set up."""
@@ -49,14 +53,22 @@ class PodIsolation:
             (etc / "resolv.conf").write_text(resolv)
             self.extra.append(Mount(str(etc / "resolv.conf"), "/etc/resolv.conf"))
 
-    async def start_sandbox(self, pod: Obj) -> None:
-        """Raises RuntimeError (message for FailedCreatePodSandBox) when the sandbox cannot start."""
-        if self.sandbox is not None and self.sandbox.alive():
-            return
-        uid = pod["metadata"].get("uid", "")
-        self.sandbox = PodSandbox(self.pod_dir, uid, pod_hostname(pod), self.address, self.gateway,
-                                  self.decision.cgroups)
-        await self.sandbox.create(memory_dirs(pod, self.pod_dir))
+    async def start_sandbox(self, pod: Obj) -> bool:
+        """The pod's sandbox, started unless it runs: True when it replaced one that died.
+        Raises RuntimeError (message for FailedCreatePodSandBox) when it cannot start."""
+        async with self._starting:  # the pod's containers all notice a dead sandbox
+            if self.sandbox is not None and self.sandbox.alive():
+                return False
+            replaced = self.sandbox is not None
+            if self.sandbox is not None:
+                await self.sandbox.destroy()
+                self.sandbox = None
+            uid = pod["metadata"].get("uid", "")
+            sandbox = PodSandbox(self.launcher, self.pod_dir, uid, pod_hostname(pod), self.address, self.gateway,
+                                 self.decision.cgroups)
+            await sandbox.create(memory_dirs(pod, self.pod_dir))
+            self.sandbox = sandbox
+            return replaced
 
     def mounts(self, container: Obj) -> list[Mount]:
         return self.extra + container_mounts(container, self.volume_dirs, self.read_only)
@@ -76,15 +88,14 @@ class PodIsolation:
         except OSError:
             return None, []
 
-    def enter(self, container: Obj, procs: list[str]) -> Callable[[list[str], str, "int | None"], list[str]]:
+    def enter(self, container: Obj, procs: list[str]) -> procutil.Start:
         """How to start this container's main process inside the sandbox."""
         assert self.sandbox is not None
         sandbox = self.sandbox
         mounts = [m.plan() for m in self.mounts(container)]
-        return lambda argv, cwd, fd: sandbox.enter_argv({"argv": argv, "cwd": cwd, "mounts": mounts,
-                                                         "cgroups": procs}, fd)
+        return _starter(sandbox, lambda argv, cwd: {"argv": argv, "cwd": cwd, "mounts": mounts, "cgroups": procs})
 
-    def enter_running(self, helper_pid: int, procs: list[str]) -> Callable[[list[str], str, "int | None"], list[str]] | None:
+    def enter_running(self, helper_pid: int, procs: list[str]) -> procutil.Start | None:
         """How to run a command in a running container (its main process is the helper's child)."""
         sandbox = self.sandbox
         if sandbox is None:
@@ -92,11 +103,20 @@ class PodIsolation:
         target = first_child(helper_pid)
         if target is None:
             return None
-        return lambda argv, cwd, fd: sandbox.enter_argv({"argv": argv, "cwd": cwd, "join": True, "cgroups": procs},
-                                                        fd, target)
+        return _starter(sandbox, lambda argv, cwd: {"argv": argv, "cwd": cwd, "join": True, "cgroups": procs},
+                        target)
 
     async def tear_down(self) -> None:
         if self.sandbox is not None:
             await self.sandbox.destroy()
             self.sandbox = None
 
+
+def _starter(sandbox: PodSandbox, plan: Callable[[list[str], str], Obj], target: int | None = None) -> procutil.Start:
+    """A `procutil.Start` that runs the plan made for each command inside `sandbox` (or, with
+    `target`, inside the running container whose process that is)."""
+    async def start(argv: list[str], env: dict[str, str], cwd: str, *, stdin: Any, stdout: Any, stderr: Any,
+                    tty: bool = False) -> spawn.ChildProcess:
+        return await sandbox.launcher.enter(plan(argv, cwd), target or sandbox.pid or 0, env, stdin=stdin,
+                                            stdout=stdout, stderr=stderr, tty=tty)
+    return start
