@@ -83,6 +83,16 @@ def alive(proc: psutil.Process) -> bool:
         return False
 
 
+def sleeper(name: str) -> str:
+    return f"""
+    apiVersion: v1
+    kind: Pod
+    metadata: {{name: {name}}}
+    spec:
+      containers: [{{name: c, image: busybox, command: ["sleep", "3600"]}}]
+    """
+
+
 def links() -> str:
     return subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
 
@@ -411,13 +421,7 @@ def test_restarted_agent_removes_sandboxes_left_behind(tmp_path: Path):
     c = new_cluster(tmp_path)
     c.start(ARGS)
     ns = create_namespace(c)
-    apply(c, ns, """
-    apiVersion: v1
-    kind: Pod
-    metadata: {name: left}
-    spec:
-      containers: [{name: c, image: busybox, command: ["sleep", "3600"]}]
-    """)
+    apply(c, ns, sleeper("left"))
     p = wait_phase(c, ns, "left", "Running")
     veth = veth_name(p["metadata"]["uid"])
     in_pod = processes_by_netns()[pod_netns(c, ns, "left")]
@@ -501,13 +505,7 @@ def test_a_dead_fork_server_is_replaced_and_its_containers_restart(tmp_path: Pat
     c.start(ARGS)
     try:
         ns = create_namespace(c)
-        apply(c, ns, """
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: survivor}
-        spec:
-          containers: [{name: c, image: busybox, command: ["sleep", "3600"]}]
-        """)
+        apply(c, ns, sleeper("survivor"))
         wait_phase(c, ns, "survivor", "Running")
         [first] = fork_servers(c)
         os.kill(first, signal.SIGKILL)

@@ -25,6 +25,7 @@ import socket
 import sys
 import termios
 import traceback
+from typing import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's own directory out
 import enter  # noqa: E402
@@ -62,30 +63,28 @@ def run_sandbox(args: list) -> int:
     except OSError as exc:
         sys.stderr.write(f"pod namespaces: {exc.strerror or exc}\n")
         return 1
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            pause.become_init()
-            pause.main(args[2:])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
-    return enter.wait_and_mirror(pid)
+
+    def be_pid1() -> int:
+        pause.become_init()
+        pause.main(args[2:])
+        return 0
+    return enter.wait_and_mirror(fork_running(be_pid1))
 
 
 def start(request: dict, fds: list) -> int:
-    """Fork a child for the request; the child never returns here."""
+    """Fork a child for the request: its pid."""
+    return fork_running(lambda: child_main(request, fds))
+
+
+def fork_running(body: Callable[[], int]) -> int:
+    """Fork; the child runs `body` and exits with the code it returns (or 1 if it raises), never
+    coming back into the caller: the child's pid."""
     pid = os.fork()
     if pid != 0:
         return pid
     code = 1
     try:
-        code = child_main(request, fds)
+        code = body()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
