@@ -522,3 +522,20 @@ def test_a_dead_fork_server_is_replaced_and_its_containers_restart(tmp_path: Pat
         assert "SandboxChanged" in {e["reason"] for e in json.loads(out.stdout)["items"]}
     finally:
         c.stop()
+
+
+def test_a_container_starts_with_default_signal_dispositions(box: Cluster, ns: str):
+    """Python ignores SIGPIPE; a container started from Python code must not inherit that
+    (`yes | head -1` would print "Broken pipe" errors instead of ending quietly)."""
+    apply(box, ns, """
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: signals}
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox, command: ["sh", "-c", "grep SigIgn /proc/self/status; yes | head -n 1"]}]
+    """)
+    wait_phase(box, ns, "signals", "Succeeded")
+    out = logs(box, ns, "signals")
+    ignored = int(out.split()[1], 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1)) and out.split()[2:] == ["y"], out

@@ -4,9 +4,10 @@ Run by the fork server (`forkserver.py`) in a forked child of its own session, w
 as plain arguments (see `parse_plan`). It joins the sandbox process's network, UTS, IPC, PID
 and mount namespaces (setns), takes a mount namespace of its own (so this container's volume
 mounts are not its siblings'), bind-mounts the plan's volumes at their mount paths, then
-forks: the child joins the container's cgroups and execs the command, and this process stays
-outside the pod's PID namespace to wait for it and exit as it did (same code, or killed by the
-same signal), so the runtime sees the container's own exit status.
+starts the command in the pod's PID namespace and its cgroups (posix_spawn; a fork for one that
+takes over a terminal), and this process stays outside that PID namespace to wait for it and
+exit as it did (same code, or killed by the same signal), so the runtime sees the container's
+own exit status.
 
 A failure before the exec is written to the error fd as "<errno> <filename>" (the runtime
 turns it into the StartError runc would report); a successful exec closes the fd silently.
@@ -26,6 +27,7 @@ CLONE_NEWNS = 0x00020000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 NAMESPACES = ("net", "uts", "ipc", "pid", "mnt")  # mnt last: after it, /proc is the pod's
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+DEFAULT_IN_COMMAND = (*FORWARDED, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD)
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -76,8 +78,9 @@ def mount_volumes(mounts: list) -> None:
 
 
 def child(plan: dict, env: dict) -> None:
-    """In the pod's PID namespace: cgroups, working directory, exec."""
-    for sig in FORWARDED:
+    """In the pod's PID namespace, for a command that takes over a terminal: cgroups, the
+    terminal, working directory, exec."""
+    for sig in DEFAULT_IN_COMMAND:
         signal.signal(sig, signal.SIG_DFL)
     for procs in plan.get("cgroups") or []:
         with open(procs, "w") as f:
@@ -92,6 +95,23 @@ def child(plan: dict, env: dict) -> None:
     argv = plan["argv"]
     os.chdir(plan.get("cwd") or "/")
     os.execvpe(argv[0], argv, env)
+
+
+def spawn_command(plan: dict, env: dict) -> int:
+    """Start the command with posix_spawn (vfork: nothing of this process is copied), in the
+    pod's PID namespace, with the signals Python ignores back at their defaults; then move it
+    into its cgroups (it may have exited already). The command's pid."""
+    os.chdir(plan.get("cwd") or "/")
+    os.environ["PATH"] = env.get("PATH", os.defpath)  # the PATH posix_spawnp searches is ours
+    argv = plan["argv"]
+    pid = os.posix_spawnp(argv[0], argv, env, setsigdef=DEFAULT_IN_COMMAND)
+    for procs in plan.get("cgroups") or []:
+        try:
+            with open(procs, "w") as f:
+                f.write(str(pid))
+        except OSError:
+            pass
+    return pid
 
 
 def report(error_fd: int, exc: OSError, filename: str) -> None:
@@ -118,13 +138,20 @@ def run(args: list, env: dict) -> int:
     except OSError as exc:
         report(error_fd, exc, exc.filename or "")
         return 1
-    pid = os.fork()
-    if pid == 0:
+    if plan.get("join") and os.isatty(0):
+        pid = os.fork()  # a terminal to take over: code to run between fork and exec
+        if pid == 0:
+            try:
+                child(plan, env)
+            except OSError as exc:  # the command itself: no filename (runc's "executable file not found")
+                report(error_fd, exc, "")
+            os._exit(127)
+    else:
         try:
-            child(plan, env)
-        except OSError as exc:  # the command itself: no filename (runc's "executable file not found")
+            pid = spawn_command(plan, env)
+        except OSError as exc:
             report(error_fd, exc, "")
-        os._exit(127)
+            return 127
     if error_fd >= 0:
         os.close(error_fd)
     return wait_and_mirror(pid)
