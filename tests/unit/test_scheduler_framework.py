@@ -11,6 +11,7 @@ from tinykube.scheduler.framework import (
     Code,
     Framework,
     Status,
+    VerdictCache,
     default_framework,
     error,
     fit_error_message,
@@ -334,3 +335,28 @@ def test_status_helpers():
     assert st.message == "a, b" and st.is_rejected() and not st.is_success()
     assert st.with_plugin("X") == Status(Code.UNSCHEDULABLE, ("a", "b"), "X")
     assert SUCCESS.is_success() and not SUCCESS.is_rejected()
+
+
+def _token_volume(suffix: str) -> tuple[dict, dict]:
+    name = f"kube-api-access-{suffix}"
+    return ({"name": name, "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}},
+            {"name": name, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": True})
+
+
+def _pod_with_volumes(suffix: str, claim: str | None = None) -> dict:
+    volume, mount = _token_volume(suffix)
+    volumes = [volume] + ([{"name": "data", "persistentVolumeClaim": {"claimName": claim}}] if claim else [])
+    return {"metadata": {"name": f"p-{suffix}", "labels": {"app": "web"}},
+            "spec": {"volumes": volumes, "containers": [{"name": "c", "image": "nginx", "volumeMounts": [mount],
+                                                         "resources": {"requests": {"cpu": "10m"}}}]}}
+
+
+@pytest.mark.parametrize("a, b, same", [
+    (_pod_with_volumes("abcde"), _pod_with_volumes("fghij"), True),  # only the token volume's random name differs
+    (_pod_with_volumes("abcde", "c1"), _pod_with_volumes("fghij", "c1"), True),
+    (_pod_with_volumes("abcde", "c1"), _pod_with_volumes("abcde", "c2"), False),  # claims are read (VolumeBinding)
+    (_pod_with_volumes("abcde"), dict(_pod_with_volumes("abcde"), metadata={"name": "x", "labels": {"app": "db"}}),
+     False),
+])
+def test_pods_of_one_template_share_a_verdict_shape(a, b, same):
+    assert (VerdictCache.shape(a) == VerdictCache.shape(b)) is same

@@ -255,25 +255,31 @@ def compare(old: Any, new: Any, node: SchemaNode | None) -> Comparison:
     return Comparison(FieldSet(acc["added"]), FieldSet(acc["modified"]), FieldSet(acc["removed"]))
 
 
-def _container(lhs: Any, rhs: Any, node: SchemaNode | None) -> str:
-    """Whether to descend into two values as a map or a list, or compare them as one leaf.
-    Absent and null values count as empty containers."""
+LEAF = ("leaf", None)
+
+
+def _container(lhs: Any, rhs: Any, node: SchemaNode | None) -> tuple[str, Any]:
+    """Whether to descend into two values as a map or a list, or compare them as one leaf;
+    for a list, each side's path elements (computed once, for the descent too). Absent and
+    null values count as empty containers."""
     values = [v for v in (lhs, rhs) if v is not _MISSING and v is not None]
     if not values:
-        return "leaf"
+        return LEAF
     if all(isinstance(v, dict) for v in values) and any(values) and not is_atomic_map(node):
-        return "map"
-    if all(isinstance(v, list) for v in values) and any(values) and all(
-            list_elements(v, node) is not None for v in values):
-        return "list"
-    return "leaf"
+        return "map", None
+    if all(isinstance(v, list) for v in values) and any(values):
+        elements = [list_elements(v, node) if isinstance(v, list) else [] for v in (lhs, rhs)]
+        if all(e is not None for e in elements):
+            return "list", elements
+    return LEAF
 
 
 def _compare(lhs: Any, rhs: Any, node: SchemaNode | None, path: Path, implied: bool,
              acc: dict[str, list[Path]]) -> None:
-    if isinstance(lhs, (dict, list)) and isinstance(rhs, (dict, list)) and json_equal(lhs, rhs):
+    lhs_container, rhs_container = isinstance(lhs, (dict, list)), isinstance(rhs, (dict, list))
+    if lhs_container and rhs_container and json_equal(lhs, rhs):
         return  # an unchanged subtree: nothing inside it was added, modified or removed
-    kind = _container(lhs, rhs, node)
+    kind, elements = _container(lhs, rhs, node) if lhs_container or rhs_container else LEAF
     if kind == "leaf":
         if lhs is _MISSING:
             acc["added"].append(path)
@@ -285,7 +291,7 @@ def _compare(lhs: Any, rhs: Any, node: SchemaNode | None, path: Path, implied: b
     if kind == "map":
         _compare_maps(_or_empty(lhs, {}), _or_empty(rhs, {}), node, path, acc)
     else:
-        _compare_lists(_or_empty(lhs, []), _or_empty(rhs, []), node, path, acc)
+        _compare_lists(_or_empty(lhs, []), _or_empty(rhs, []), elements, node, path, acc)
     # a container appearing or disappearing is a change of its own, except for fields that
     # typed objects always carry (see fieldsets.always_present)
     if not implied:
@@ -307,16 +313,16 @@ def _compare_maps(left: dict[str, Any], right: dict[str, Any], node: SchemaNode 
                  path + (PathElement.field(key),), always_present(node, key), acc)
 
 
-def _group(items: list[Any], node: SchemaNode | None) -> dict[PathElement, list[Any]]:
+def _group(items: list[Any], elements: list[PathElement]) -> dict[PathElement, list[Any]]:
     groups: dict[PathElement, list[Any]] = {}
-    for pe, item in zip(list_elements(items, node) or [], items):
+    for pe, item in zip(elements, items):
         groups.setdefault(pe, []).append(item)
     return groups
 
 
-def _compare_lists(lhs: list[Any], rhs: list[Any], node: SchemaNode | None, path: Path,
-                   acc: dict[str, list[Path]]) -> None:
-    left, right = _group(lhs, node), _group(rhs, node)
+def _compare_lists(lhs: list[Any], rhs: list[Any], elements: list[list[PathElement]], node: SchemaNode | None,
+                   path: Path, acc: dict[str, list[Path]]) -> None:
+    left, right = _group(lhs, elements[0]), _group(rhs, elements[1])
     items = item_node(node)
     for pe in list(left) + [p for p in right if p not in left]:
         l_items, r_items = left.get(pe, []), right.get(pe, [])

@@ -146,11 +146,29 @@ class PathElement(NamedTuple):
 
     @staticmethod
     def key(fields: Mapping[str, Any]) -> PathElement:
-        return PathElement(KEY, go_json(dict(fields)))
+        """A list item's key element; remembered for scalar keys (a container's name, a
+        condition's type: every write of every pod names the same few)."""
+        try:
+            memo = tuple((k, type(v), v) for k, v in fields.items())  # type: 1 and True differ in JSON
+            known = _ELEMENTS.get(memo)
+        except TypeError:  # a key holding a list or map
+            return PathElement(KEY, go_json(dict(fields)))
+        if known is None:
+            known = PathElement(KEY, go_json(dict(fields)))
+            _remember(_ELEMENTS, memo, known)
+        return known
 
     @staticmethod
     def value(value: Any) -> PathElement:
-        return PathElement(VALUE, go_json(value))
+        try:
+            memo = (type(value), value)
+            known = _ELEMENTS.get(memo)
+        except TypeError:
+            return PathElement(VALUE, go_json(value))
+        if known is None:
+            known = PathElement(VALUE, go_json(value))
+            _remember(_ELEMENTS, memo, known)
+        return known
 
     @staticmethod
     def index(i: int) -> PathElement:
@@ -307,9 +325,16 @@ class FieldSet:
         """The FieldsV1 JSON tree (keys sorted as upstream writes them); a fresh dict each time.
 
         Every write re-encodes every manager's set, and most are unchanged: the encoding is
-        computed once per set and copied from bytes afterwards."""
+        computed once per set and copied from bytes afterwards. Pods of one template get equal
+        sets (paths hold list keys such as a container's name, not values), so encodings are
+        also remembered by the paths themselves, and decoding that JSON finds this set."""
         if self._encoded is None:
-            self._encoded = orjson.dumps(self._encode(self._tree(), include_self=False))
+            encoded = _ENCODED.get(self._paths)
+            if encoded is None:
+                encoded = orjson.dumps(self._encode(self._tree(), include_self=False))
+                _remember(_ENCODED, self._paths, encoded)
+                _remember(_DECODED, encoded, self)
+            self._encoded = encoded
         return orjson.loads(self._encoded)  # type: ignore[no-any-return]
 
     @staticmethod
@@ -330,9 +355,7 @@ class FieldSet:
         _decode_into(fields or {}, (), paths)
         decoded = FieldSet(paths)
         if memo_key is not None:
-            if len(_DECODED) >= _DECODED_LIMIT:
-                _DECODED.pop(next(iter(_DECODED)))  # oldest first
-            _DECODED[memo_key] = decoded
+            _remember(_DECODED, memo_key, decoded)
         return decoded
 
     # internals
@@ -363,8 +386,16 @@ class FieldSet:
         return out
 
 
-_DECODED: dict[bytes, FieldSet] = {}
-_DECODED_LIMIT = 4096
+_ELEMENTS: dict[tuple, PathElement] = {}  # scalar list keys and set values -> their element
+_DECODED: dict[bytes, FieldSet] = {}  # FieldsV1 JSON -> its set
+_ENCODED: dict[frozenset[Path], bytes] = {}  # a set's paths -> its FieldsV1 JSON
+_MEMO_LIMIT = 4096
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.pop(next(iter(memo)))  # oldest first
+    memo[key] = value
 
 
 def _decode_into(tree: Mapping[str, Any], prefix: Path, out: list[Path]) -> None:
@@ -425,14 +456,26 @@ def is_atomic_map(node: SchemaNode | None) -> bool:
     return node is not None and node.map_type == "atomic"
 
 
+# (id of a schema dict, key) -> (that dict, child_node's answer); the dict is kept so its id is
+# never reused; bounded, as free-form maps (labels, ConfigMap data) bring keys without end
+_CHILDREN: dict[tuple[int, str], tuple[dict[str, Any], tuple[SchemaNode | None, bool]]] = {}
+_CHILDREN_LIMIT = 16384
+
+
 def child_node(node: SchemaNode | None, key: str) -> tuple[SchemaNode | None, bool]:
-    """The schema of `key` inside an object, and whether it is a declared (struct) field."""
+    """The schema of `key` inside an object, and whether it is a declared (struct) field
+    (remembered: every write walks the same few schemas)."""
     if node is None:
         return None, False
-    declared = node.field(key)
-    if declared is not None:
-        return declared, True
-    return node.map_values(), False
+    cache_key = (id(node.schema), key)
+    known = _CHILDREN.get(cache_key)
+    if known is None or known[0] is not node.schema:
+        declared = node.field(key)
+        answer = (declared, True) if declared is not None else (node.map_values(), False)
+        if len(_CHILDREN) >= _CHILDREN_LIMIT:
+            _CHILDREN.pop(next(iter(_CHILDREN)))  # oldest first
+        known = _CHILDREN[cache_key] = (node.schema, answer)
+    return known[1]
 
 
 # (id of a schema dict, key) -> (that dict, answer); the dict is kept so its id is never reused

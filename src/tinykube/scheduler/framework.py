@@ -478,9 +478,18 @@ class VerdictCache:
 
     @staticmethod
     def shape(pod: dict[str, Any]) -> bytes:
+        """What the plugins may read of a pod, as bytes. Volume mounts, and volumes other than
+        claims, are left out: no plugin reads them, and the service-account token volume's
+        random name (kube-api-access-xxxxx) would make every pod a shape of its own."""
         meta = pod.get("metadata") or {}
         spec = dict(pod.get("spec") or {})
         spec.pop("nodeName", None)
+        spec["volumes"] = [v for v in spec.get("volumes") or []
+                           if isinstance(v, dict) and (v.get("persistentVolumeClaim") or v.get("ephemeral"))]
+        for kind in ("initContainers", "containers", "ephemeralContainers"):
+            if isinstance(spec.get(kind), list):
+                spec[kind] = [{k: v for k, v in c.items() if k != "volumeMounts"} if isinstance(c, dict) else c
+                              for c in spec[kind]]
         owner = next((r.get("uid") for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
         return orjson.dumps([spec, owner, meta.get("labels")], option=orjson.OPT_SORT_KEYS)
 

@@ -7,6 +7,7 @@ Upstream stores a quantity as its canonical String() (`0.5` becomes `500m`, `102
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from tinykube.machinery.quantity import QUANTITY_ERROR, Quantity, parse_quantity
@@ -39,6 +40,15 @@ def canonical(value: Any) -> str:
 def round_resource_list(resources: dict[str, Any]) -> None:
     """SetDefaults_ResourceList: each quantity rounded up to milli precision, in canonical form."""
     for name, value in list(resources.items()):
-        quantity = _quantity(value)
-        if quantity is not None:
-            resources[name] = str(quantity.round_up_milli())
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            continue
+        rounded = _rounded(value)
+        if rounded is not None:
+            resources[name] = rounded
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _rounded(value: int | float | str) -> str | None:
+    """Every write of every pod defaults the same few quantities ("100m", "128Mi"): remembered."""
+    quantity = _quantity(value)
+    return None if quantity is None else str(quantity.round_up_milli())
