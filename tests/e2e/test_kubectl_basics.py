@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import textwrap
@@ -261,6 +262,19 @@ def test_server_side_apply_and_conflict(cluster: Cluster, ns: str) -> None:
     managers = cluster.kubectl("get", "deploy", "nginx-deployment", "-n", ns, "--show-managed-fields",
                                "-o=jsonpath={.metadata.managedFields[*].manager}").stdout.split()
     assert "kubectl" in managers
+
+
+def test_a_created_pods_fields_belong_to_its_writer_not_to_admission(cluster: Cluster, ns: str) -> None:
+    """As upstream's field manager runs before admission: `kubectl run` owns the container and
+    the defaults, not the service-account token volume admission adds."""
+    cluster.kubectl("run", "owned", "--image=nginx", "-n", ns)
+    pod = json.loads(cluster.kubectl("get", "pod", "owned", "-n", ns, "--show-managed-fields", "-o", "json").stdout)
+    assert any(v["name"].startswith("kube-api-access-") for v in pod["spec"]["volumes"])
+    [entry] = [e for e in pod["metadata"]["managedFields"] if e["manager"] == "kubectl-run"]
+    spec_fields = entry["fieldsV1"]["f:spec"]
+    assert 'k:{"name":"owned"}' in spec_fields["f:containers"] and "f:dnsPolicy" in spec_fields
+    assert "f:volumes" not in spec_fields
+    assert "f:volumeMounts" not in spec_fields["f:containers"]['k:{"name":"owned"}']
 
 
 def test_deleting_a_namespace_empties_it_and_it_disappears(cluster: Cluster) -> None:

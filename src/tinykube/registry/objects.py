@@ -329,13 +329,16 @@ class ObjectRegistry:
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
         self.hooks.apply_defaults(res, obj)  # decoding defaults first, as upstream
+        if track_fields:
+            # the writer owns what it sent (defaults included), not what admission adds (the
+            # service-account token volume): upstream's field manager runs before admission
+            self.hooks.track_fields(res, None, obj, opts.field_manager, "Update", "")
         lifecycle.prepare_for_create(res, obj)
         attrs = Attributes("CREATE", res, namespace, name, obj, None, opts.dry_run)
         await self.admission.mutate(attrs)  # mutating admission before validation, as upstream
         release = await self._allocate(res, obj, None)
         try:
-            return await self._validate_and_create(res, namespace, obj, opts, generated and retry_name,
-                                                   track_fields, attrs)
+            return await self._validate_and_create(res, namespace, obj, opts, generated and retry_name, attrs)
         finally:
             release()
 
@@ -344,15 +347,13 @@ class ObjectRegistry:
         return (lambda: None) if pending is None else await pending
 
     async def _validate_and_create(self, res: Resource, namespace: str, obj: dict[str, Any], opts: WriteOptions,
-                                   retry_name: bool, track_fields: bool, attrs: Attributes) -> dict[str, Any] | None:
+                                   retry_name: bool, attrs: Attributes) -> dict[str, Any] | None:
         meta = obj["metadata"]
         name = meta.get("name", "")
         causes = self._validate_meta(res, obj) + self.hooks.validate(res, obj, None)
         if causes:
             raise self._invalid(res, name, causes)
         await self._namespace_must_accept(res, namespace, name)
-        if track_fields:
-            self.hooks.track_fields(res, None, obj, opts.field_manager, "Update", "")
         async with self.admission.validating(attrs):
             if opts.dry_run:
                 exists = await self.store.get(self._key(res, namespace, name))
