@@ -75,12 +75,16 @@ class Launcher:
             raise
         ends.close_child_fds()
         child = spawn.ChildProcess(pid, asyncio.get_running_loop())
-        await child._connect(*ends.parent_files())
-        early = self._early_exits.pop(pid, None)
+        early = self._early_exits.pop(pid, None)  # read in the same batch as the reply
         if early is not None:
             child._set_exited(early)
         else:
-            self._children[pid] = child
+            self._children[pid] = child  # before any await: its exit may come at any time now
+        try:
+            await child._connect(*ends.parent_files())
+        except BaseException:
+            _kill(pid)  # unusable without its pipes
+            raise
         return child
 
     async def _request(self, message: dict[str, Any], fds: list[int]) -> int:
@@ -158,7 +162,7 @@ class Launcher:
         log.error("the pod fork server ended; killing the %d process(es) it started", len(self._children))
         self._disconnect()
         for pid, child in self._children.items():
-            procutil.signal_group(pid, signal.SIGKILL)
+            _kill(pid)
             child._set_exited(-signal.SIGKILL)
         self._children.clear()
         for future in self._replies.values():
@@ -180,6 +184,14 @@ class Launcher:
                 await asyncio.wait_for(self._server.wait(), 5)
             self._server.kill()
             self._server = None
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL to a process the fork server started and to its process group (the command it
+    started is in it; the process may not have made the group yet, hence both)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    procutil.signal_group(pid, signal.SIGKILL)
 
 
 def plan_arguments(plan: dict[str, Any], sandbox_pid: int, error_fd: int | None) -> list[str]:
