@@ -109,18 +109,12 @@ async def raise_start_report(read_end: int, process: children.ChildProcess) -> N
 async def _read_all(fd: int) -> bytes:
     """Read a pipe to its end on the event loop (no thread per waiting container start)."""
     os.set_blocking(fd, False)
-    loop = asyncio.get_running_loop()
     chunks = []
     while True:
         try:
             chunk = os.read(fd, 4096)
         except BlockingIOError:
-            ready = loop.create_future()
-            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
-            try:
-                await ready
-            finally:
-                loop.remove_reader(fd)
+            await children.fd_ready(fd)
             continue
         if not chunk:
             return b"".join(chunks)

@@ -123,6 +123,18 @@ class _PopenChild(ChildProcess):
         on_exit()  # it may have exited already
 
 
+async def fd_ready(fd: Any, *, write: bool = False) -> None:
+    """Wait until `fd` (a file descriptor or socket) can be read, or written, without blocking."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    add, remove = (loop.add_writer, loop.remove_writer) if write else (loop.add_reader, loop.remove_reader)
+    add(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        remove(fd)
+
+
 class _WriteProtocol(asyncio.streams.FlowControlMixin, asyncio.Protocol):
     """What a StreamWriter over a pipe needs from its protocol (drain, close)."""
 

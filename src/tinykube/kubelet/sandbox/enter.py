@@ -20,7 +20,7 @@ Stdlib only: the fork server imports it as a sibling script.
 
 import ctypes
 import os
-import _signal as signal  # the C module: `signal` would import enum, a third of the start time
+import signal
 import sys
 
 CLONE_NEWNS = 0x00020000

@@ -45,7 +45,7 @@ class Launcher:
 
     async def enter(self, plan: dict[str, Any], target: int, env: dict[str, str], *, stdin: Any, stdout: Any,
                     stderr: Any, tty: bool = False) -> spawn.ChildProcess:
-        """Run `plan` (see `sandbox.plan_arguments`) inside the sandbox or container whose process
+        """Run `plan` (see `plan_arguments`) inside the sandbox or container whose process
         is `target`. A failure to exec there is raised as the OSError a direct spawn raises."""
         read_end, write_end = os.pipe()
         try:
@@ -98,12 +98,7 @@ class Launcher:
                 socket.send_fds(sock, [data], fds)
                 break
             except BlockingIOError:
-                writable = loop.create_future()
-                loop.add_writer(sock, lambda: writable.done() or writable.set_result(None))
-                try:
-                    await writable
-                finally:
-                    loop.remove_writer(sock)
+                await spawn.fd_ready(sock, write=True)
             except OSError as exc:
                 self._replies.pop(ident, None)
                 raise OSError(exc.errno, f"the fork server is gone: {exc.strerror}") from None

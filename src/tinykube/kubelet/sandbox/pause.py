@@ -9,8 +9,7 @@ live and die with the pod's mount namespace), reaps the orphans every PID 1 inhe
 "ready" on stdout and then waits; SIGTERM ends it, and with it every process of the pod's PID
 namespace.
 
-Stdlib only (the fork server imports it as a sibling script); it calls libc rather than import
-`socket`, which would make the fork server bigger for nothing.
+Stdlib only: the fork server imports it as a sibling script.
 
 `main`'s arguments: hostname, eth0's address with prefix length ("10.244.0.2/24", "-": none),
 the gateway, then the directories to mount a tmpfs on.
@@ -19,7 +18,7 @@ the gateway, then the directories to mount a tmpfs on.
 import ctypes
 import fcntl
 import os
-import _signal as signal  # the C module: `signal` would import enum, a third of the start time
+import signal
 import struct
 import sys
 
