@@ -236,3 +236,21 @@ def test_decoding_the_same_tree_twice_gives_equal_sets_and_subset_checks():
     assert a == b
     smaller = FieldSet.from_fields_v1({"f:status": {"f:phase": {}}})
     assert smaller <= a and not a <= smaller
+
+
+@pytest.mark.parametrize("first, second", [
+    ({"port": 1}, {"port": True}),  # equal in Python, different in JSON: remembered apart
+    ({"port": 1}, {"port": 1.5}),
+    ({"name": "a"}, {"name": "b"}),
+])
+def test_remembered_key_elements_keep_json_distinctions(first, second):
+    a, b = PathElement.key(first), PathElement.key(second)
+    assert a != b and PathElement.key(first) == a and PathElement.key(second) == b
+    assert PathElement.value(True) != PathElement.value(1)
+
+
+def test_equal_sets_encode_alike_and_decode_back():
+    paths = [make_path("spec", "containers", {"name": "c"}, "image"), make_path("metadata", "labels", "app")]
+    one, other = FieldSet(paths), FieldSet(list(reversed(paths)))
+    assert one.to_fields_v1() == other.to_fields_v1()
+    assert FieldSet.from_fields_v1(one.to_fields_v1()) == one
