@@ -248,7 +248,7 @@ class Framework:
             nodes = [ni for ni in node_infos if ni.name in pre.node_names]
             absent = unresolvable(f"node(s) didn't satisfy plugin(s) {_plugin_list(pre.narrowing_plugins)}")
 
-        feasible, statuses, failure = self._find_feasible(state, pod, nodes, start_index, pre.filters)
+        feasible, entries, statuses, failure = self._find_feasible(state, pod, nodes, start_index, pre.filters)
         evaluated = len(feasible) + len(statuses)
         next_start = (start_index + evaluated) % num_all
         if failure is not None:
@@ -268,11 +268,11 @@ class Framework:
         if len(feasible) == 1:
             result.node_name = feasible[0].name
             return result
-        totals = self._score(state, pod, feasible)
+        totals = self._score(state, pod, feasible, entries)
         if isinstance(totals, Status):
             result.code, result.message = Code.ERROR, totals.message
             return result
-        result.scores = totals
+        result.scores = {ni.name: total for ni, total in zip(feasible, totals)}
         result.node_name = self._select_host(feasible, totals)
         return result
 
@@ -332,44 +332,58 @@ class Framework:
         return SUCCESS
 
     def _find_feasible(self, state: CycleState, pod: dict[str, Any], nodes: Sequence[NodeInfo], start_index: int,
-                       filters: tuple[FilterPlugin, ...]) -> tuple[list[NodeInfo], dict[str, Status], Status | None]:
-        """Feasible nodes (up to the sampling limit), the rejected nodes' statuses, and the
-        error status if a filter failed outright."""
+                       filters: tuple[FilterPlugin, ...]
+                       ) -> tuple[list[NodeInfo], list[list[Any]], dict[str, Status], Status | None]:
+        """Feasible nodes (up to the sampling limit) with their verdict-cache entries, the
+        rejected nodes' statuses, and the error status if a filter failed outright.
+
+        Nodes are visited from `start_index`, wrapping around; a node whose generation still
+        matches its cached entry is judged by that entry alone (the common case once a
+        ReplicaSet's first pod went through)."""
         n = len(nodes)
         to_find = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
         if not self.scorers:
             to_find = min(to_find, 1)
         feasible: list[NodeInfo] = []
+        entries: list[list[Any]] = []
         statuses: dict[str, Status] = {}
+        if not to_find:
+            return feasible, entries, statuses, None
         run = self._run_filters
         verdicts: dict[str, list[Any]] = state[VERDICTS]
-        for i in range(n if to_find else 0):
-            ni = nodes[(start_index + i) % n]
-            entry = verdicts.get(ni.name)
-            if entry is not None and entry[0] == ni.generation:
-                st = entry[1]
-            else:
+        lookup = verdicts.get
+        unscored = len(self.scorers)
+        start = start_index % n
+        order = list(nodes[start:]) + list(nodes[:start]) if start else nodes
+        found = 0
+        for ni in order:
+            entry = lookup(ni.name)
+            if entry is None or entry[0] != ni.generation:
                 st = run(filters, state, pod, ni) if filters else SUCCESS
-                verdicts[ni.name] = [ni.generation, st, [None] * len(self.scorers), None]
-            if st.code is Code.SUCCESS:
+                entry = verdicts[ni.name] = [ni.generation, st, [None] * unscored, None]
+            else:
+                st = entry[1]
+            if st is SUCCESS or st.code is Code.SUCCESS:
                 feasible.append(ni)
-                if len(feasible) >= to_find:
+                entries.append(entry)
+                found += 1
+                if found >= to_find:
                     break
             elif st.code is Code.ERROR:
-                return feasible, statuses, st
+                return feasible, entries, statuses, st
             else:
                 statuses[ni.name] = st
-        return feasible, statuses, None
+        return feasible, entries, statuses, None
 
-    def _score(self, state: CycleState, pod: dict[str, Any], nodes: list[NodeInfo]) -> dict[str, int] | Status:
-        """Weighted sum of every active plugin's (normalized) score per node.
+    def _score(self, state: CycleState, pod: dict[str, Any], nodes: list[NodeInfo],
+               entries: list[list[Any]]) -> list[int] | Status:
+        """Weighted sum of every active plugin's (normalized) score per node, in `nodes` order.
 
-        Raw scores come from the verdict cache when the node has not changed. Plugins without
-        a normalize step add a fixed amount per node, cached as one sum; a normalizing plugin
-        whose raw scores are all equal adds the same amount everywhere, so it is normalized
-        once instead of per node.
+        Raw scores come from the verdict-cache `entries` (one per node) when the node has not
+        changed. Plugins without a normalize step add a fixed amount per node, cached as one
+        sum; a normalizing plugin whose raw scores are all equal adds the same amount
+        everywhere, so it is normalized once instead of per node.
         """
-        verdicts: dict[str, list[Any]] = state[VERDICTS]
         active: list[tuple[int, ScorePlugin]] = []
         for index, pl in enumerate(self.scorers):
             st = pl.pre_score(state, pod, nodes)
@@ -380,9 +394,8 @@ class Framework:
             active.append((index, pl))
         fixed = [(i, pl) for i, pl in active if getattr(pl, "normalize", None) is None]
         normalized = [(i, pl) for i, pl in active if getattr(pl, "normalize", None) is not None]
-        totals: dict[str, int] = {}
-        for ni in nodes:
-            entry = verdicts[ni.name]  # the filter pass just refreshed this node's entry
+        totals: list[int] = []
+        for ni, entry in zip(nodes, entries):
             if entry[3] is None:
                 raw = entry[2]
                 for i, pl in active:
@@ -394,27 +407,35 @@ class Framework:
                         return _invalid_score(pl, raw[i])
                     total += raw[i] * pl.weight
                 entry[3] = total
-            totals[ni.name] = entry[3]
+            totals.append(entry[3])
         for i, pl in normalized:
-            scores = {ni.name: verdicts[ni.name][2][i] for ni in nodes}
-            values = set(scores.values())
-            if len(values) == 1:  # the same everywhere: normalize one, add it to all
-                one = {nodes[0].name: values.pop()}
+            values = [entry[2][i] for entry in entries]
+            if min(values) == max(values):  # the same everywhere: normalize one, add it to all
+                one = {nodes[0].name: values[0]}
                 pl.normalize(state, pod, one)  # type: ignore[attr-defined]
-                scores = dict.fromkeys(scores, one[nodes[0].name])
-            else:
-                pl.normalize(state, pod, scores)  # type: ignore[attr-defined]
-            for name, value in scores.items():
+                value = one[nodes[0].name]
                 if not MIN_NODE_SCORE <= value <= MAX_NODE_SCORE:
                     return _invalid_score(pl, value)
-                totals[name] += value * pl.weight
+                if value:
+                    added = value * pl.weight
+                    totals = [t + added for t in totals]
+                continue
+            scores = {ni.name: v for ni, v in zip(nodes, values)}
+            pl.normalize(state, pod, scores)  # type: ignore[attr-defined]
+            normal = list(scores.values())
+            for value in normal:
+                if not MIN_NODE_SCORE <= value <= MAX_NODE_SCORE:
+                    return _invalid_score(pl, value)
+            weight = pl.weight
+            totals = [t + v * weight for t, v in zip(totals, normal)]
         return totals
 
-    def _select_host(self, nodes: list[NodeInfo], totals: dict[str, int]) -> str:
+    def _select_host(self, nodes: list[NodeInfo], totals: list[int]) -> str:
         """The highest total; among equals each is equally likely."""
-        best_score = max(totals[ni.name] for ni in nodes)
-        best = [ni.name for ni in nodes if totals[ni.name] == best_score]
-        return best[0] if len(best) == 1 else self.rng.choice(best)
+        best_score = max(totals)
+        if totals.count(best_score) == 1:
+            return nodes[totals.index(best_score)].name
+        return self.rng.choice([ni.name for ni, t in zip(nodes, totals) if t == best_score])
 
     def _post_filter(self, state: CycleState, pod: dict[str, Any], node_infos: Sequence[NodeInfo],
                      statuses: dict[str, Status], absent: Status | None,
