@@ -77,6 +77,10 @@ class Cache:
     def index_keys(self, index: str, value: str) -> set[str]:
         return set(self._indexes[index].get(value, ()))
 
+    def index_size(self, index: str, value: str) -> int:
+        """How many objects the index holds under `value` (without copying their keys)."""
+        return len(self._indexes[index].get(value, ()))
+
     def put(self, key: str, obj: Obj) -> Obj | None:
         old = self._items.get(key)
         if old is not None:

@@ -73,7 +73,7 @@ class OwnedPodEvents:
     def _pod_changed(self, owner_key: str) -> None:
         """Sync the owner of a changed pod, coalescing the events of a large owner."""
         owner = self.owner_by_key(owner_key)
-        size = len(self.pods.cache.index_keys("controller", owner["metadata"]["uid"])) if owner else 0
+        size = self.pods.cache.index_size("controller", owner["metadata"]["uid"]) if owner else 0
         pause = min(COALESCE_MAX, size * COALESCE_PER_POD)
         if pause < 1e-3:
             self.queue.add(owner_key)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Callable
+
+import orjson
 
 from tinykube.client.api import PODS, STRATEGIC_PATCH, Client, Obj, object_key, resource
 from tinykube.client.events import EventRecorder
@@ -19,6 +21,7 @@ from tinykube.client.informer import EventHandler, InformerFactory, by_controlle
 from tinykube.client.workqueue import WorkQueue, run_term
 from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.podevents import OwnedPodEvents, controller_ref
+from tinykube.controllers.podtally import OwnerTally, PodTallies, contribution
 from tinykube.controllers.podutil import PodFactsMemo, pods_to_delete, slow_start_batches
 from tinykube.machinery.errors import StatusError
 from tinykube.machinery.jsoncopy import json_copy
@@ -71,8 +74,10 @@ class ReplicaController(OwnedPodEvents):
         self.queue: WorkQueue[str] = WorkQueue(clock, name=res.plural)
         self.expectations = Expectations(clock)
         self.facts = PodFactsMemo()
+        self.tallies = PodTallies(self.pods.cache, self.facts.of)
         self.owners.add_handler(EventHandler(self._owner_changed, lambda old, new: self._owner_changed(new),
                                              self._owner_deleted))
+        self.pods.add_handler(EventHandler(self.tallies.touched, self.tallies.pod_updated, self.tallies.touched))
         self.pods.add_handler(EventHandler(self._pod_added, self._pod_updated, self._pod_removed))
 
     # ------------------------------------------------------------------ selectors and ownership
@@ -105,6 +110,7 @@ class ReplicaController(OwnedPodEvents):
     def _owner_deleted(self, owner: Obj) -> None:
         key = object_key(owner)
         self.expectations.forget(key)
+        self.tallies.forget(owner["metadata"].get("uid", ""))
         self.queue.add(key)
 
     # ------------------------------------------------------------------ sync
@@ -113,6 +119,7 @@ class ReplicaController(OwnedPodEvents):
         """Sync while leading; each term starts from a fresh queue holding every owner."""
         self.queue = WorkQueue(self.clock, name=self.res.plural)
         self.expectations = Expectations(self.clock)
+        self.tallies.clear()
         await run_term(self.queue, self.sync, WORKERS, log, informers=(self.owners, self.pods),
                        keys=lambda: map(object_key, self.owners.cache.list()), companions=[self.recorder.run()])
 
@@ -125,36 +132,48 @@ class ReplicaController(OwnedPodEvents):
             selector = self.selector(owner)
         except ValueError:
             return  # validation keeps invalid selectors out; nothing sensible to do
-        namespace = owner["metadata"]["namespace"]
-        # its own pods and the namespace's orphans: claiming never scans pods other controllers own
-        facts = self.facts.of
-        candidates = [p for p in self.pods.cache.by_index("controller", owner["metadata"]["uid"]) +
-                      self.pods.cache.by_index("orphans", namespace) if facts(p).active]
-        mine = await self._claim(owner, selector, candidates)
+        meta, spec = owner["metadata"], owner.get("spec") or {}
+        min_ready = int(spec.get("minReadySeconds") or 0)
+        template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        now = self.clock.time()
+        signature = orjson.dumps([spec.get("selector"), template_labels, min_ready], option=orjson.OPT_SORT_KEYS)
+        tally = self.tallies.refresh(meta["uid"], signature, selector, template_labels, min_ready, now)
+        # claiming: release controlled pods whose labels stopped matching, adopt matching orphans
+        # (never scanning pods other controllers own)
+        adopted: list[Obj] = []
+        if not meta.get("deletionTimestamp"):
+            for pod_key in list(tally.unmatched):
+                pod = self.pods.cache.get(pod_key)
+                if pod is not None:
+                    await self._patch_owner_refs(pod, [{"$patch": "delete", "uid": meta["uid"]}])
+            adopted = await self._adopt(owner, selector, self.pods.cache.by_index("orphans", meta["namespace"]))
+        extra = [contribution(self.facts.of(p), p["metadata"].get("labels") or {}, selector,
+                              template_labels.items(), min_ready, now) for p in adopted]
+        replicas = tally.matching + len(adopted)
         error: str | None = None
-        if self.expectations.satisfied(key) and not owner["metadata"].get("deletionTimestamp"):
-            error = await self._manage(key, owner, mine)
-        await self._update_status(owner, mine, error)
+        if self.expectations.satisfied(key) and not meta.get("deletionTimestamp"):
+            error = await self._manage(key, owner, replicas, lambda: self._claimed_pods(tally, adopted))
+        counts = {"replicas": replicas,
+                  "fullyLabeledReplicas": tally.fully_labeled + sum(c.fully_labeled for c in extra),
+                  "readyReplicas": tally.ready + sum(c.ready for c in extra),
+                  "availableReplicas": tally.available + sum(c.available for c in extra)}
+        waiting = [tally.entries[k] for k in tally.waiting] + [c for c in extra if c.ready and not c.available]
+        lefts = [c.ready_since + min_ready - now for c in waiting if c.ready_since is not None]
+        await self._update_status(owner, counts, min(lefts, default=None), error)
 
-    async def _claim(self, owner: Obj, selector: LabelSelector, pods: list[Obj]) -> list[Obj]:
-        uid = owner["metadata"]["uid"]
-        deleting = bool(owner["metadata"].get("deletionTimestamp"))
-        mine = []
-        for pod in pods:
-            owner_uid = self.facts.of(pod).controller_uid
-            matches = selector.matches(pod["metadata"].get("labels") or {})
-            if owner_uid is not None:
-                if owner_uid != uid:
-                    continue
-                if matches:
-                    mine.append(pod)
-                elif not deleting:
-                    await self._patch_owner_refs(pod, [{"$patch": "delete", "uid": uid}])
+    def _claimed_pods(self, tally: OwnerTally, adopted: list[Obj]) -> list[Obj]:
+        pods = (self.pods.cache.get(k) for k in tally.matching_keys())
+        return [p for p in pods if p is not None] + adopted
+
+    async def _adopt(self, owner: Obj, selector: LabelSelector, orphans: list[Obj]) -> list[Obj]:
+        """The orphans this owner now controls (matching, active, not being deleted)."""
+        adopted = []
+        for pod in orphans:
+            if not self.facts.of(pod).active or not selector.matches(pod["metadata"].get("labels") or {}):
                 continue
-            if matches and not deleting and not pod["metadata"].get("deletionTimestamp"):
-                if await self._patch_owner_refs(pod, [owner_reference(owner)]):
-                    mine.append(pod)
-        return mine
+            if await self._patch_owner_refs(pod, [owner_reference(owner)]):
+                adopted.append(pod)
+        return adopted
 
     async def _patch_owner_refs(self, pod: Obj, refs: list[Obj]) -> bool:
         meta = pod["metadata"]
@@ -167,13 +186,15 @@ class ReplicaController(OwnedPodEvents):
                 return False
             raise
 
-    async def _manage(self, key: str, owner: Obj, pods: list[Obj]) -> str | None:
+    async def _manage(self, key: str, owner: Obj, replicas: int, pods: Callable[[], list[Obj]]) -> str | None:
+        """Create or delete the difference to spec.replicas; `pods` lists the claimed pods
+        (only needed to choose which to delete)."""
         wanted = int((owner.get("spec") or {}).get("replicas", 1))
-        diff = len(pods) - wanted
+        diff = replicas - wanted
         if diff < 0:
             return await self._create(key, owner, min(-diff, BURST_REPLICAS))
         if diff > 0:
-            return await self._delete(key, owner, pods, min(diff, BURST_REPLICAS))
+            return await self._delete(key, owner, pods(), min(diff, BURST_REPLICAS))
         return None
 
     async def _create(self, key: str, owner: Obj, count: int) -> str | None:
@@ -211,39 +232,21 @@ class ReplicaController(OwnedPodEvents):
                     self.recorder.event(owner, "Warning", "FailedDelete", f"Error deleting: {exc.message}")
         return error
 
-    async def _update_status(self, owner: Obj, pods: list[Obj], error: str | None) -> None:
+    async def _update_status(self, owner: Obj, counts: dict[str, int], soonest: float | None,
+                             error: str | None) -> None:
+        """Write the counts (zero counts are omitted, as upstream's omitempty does) and the
+        ReplicaFailure condition; `soonest` is when the next ready pod becomes available."""
         spec = owner.get("spec") or {}
-        min_ready = int(spec.get("minReadySeconds") or 0)
-        template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-        now = self.clock.time()
-        template_items = template_labels.items()
-        ready = available = fully = 0
-        soonest: float | None = None  # when the next ready pod becomes available
-        for pod in pods:
-            facts = self.facts.of(pod)
-            if template_items <= (pod["metadata"].get("labels") or {}).items():
-                fully += 1
-            if not facts.ready:
-                continue
-            ready += 1
-            if facts.available(min_ready, now):
-                available += 1
-            elif facts.ready_since is not None:
-                left = facts.ready_since + min_ready - now
-                soonest = left if soonest is None else min(soonest, left)
         old = owner.get("status") or {}
-        status: Obj = {"replicas": len(pods)}
-        if fully:
-            status["fullyLabeledReplicas"] = fully
-        if ready:
-            status["readyReplicas"] = ready
-        if available:
-            status["availableReplicas"] = available
+        status: Obj = {"replicas": counts["replicas"]}
+        for name in ("fullyLabeledReplicas", "readyReplicas", "availableReplicas"):
+            if counts[name]:
+                status[name] = counts[name]
         status["observedGeneration"] = owner["metadata"].get("generation", 1)
         conditions = [c for c in old.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
         if error is not None:
             previous = next((c for c in old.get("conditions") or [] if c.get("type") == "ReplicaFailure"), None)
-            reason = "FailedCreate" if len(pods) < int(spec.get("replicas", 1)) else "FailedDelete"
+            reason = "FailedCreate" if counts["replicas"] < int(spec.get("replicas", 1)) else "FailedDelete"
             conditions.append({"type": "ReplicaFailure", "status": "True", "reason": reason, "message": error,
                                "lastTransitionTime": (previous or {}).get("lastTransitionTime") or self.clock.rfc3339()})
         if conditions:

@@ -54,7 +54,7 @@ class ClaimLookup(Mapping[str, Obj]):
         return (c["metadata"]["name"] for c in self.cache.by_index("namespace", self.namespace))
 
     def __len__(self) -> int:
-        return len(self.cache.index_keys("namespace", self.namespace))
+        return self.cache.index_size("namespace", self.namespace)
 
 
 class StatefulSetController:
