@@ -67,10 +67,12 @@ def main() -> None:
                 headers={"Content-Type": "application/strategic-merge-patch+json"})
             r.raise_for_status()
             roll_s = wait_rolled_out(c, args.replicas, r.json()["metadata"]["generation"])
+            not_ready = sim.nodes_gone_not_ready()
     print(f"scale 0 -> {args.replicas} on {args.nodes} simulated nodes: all available in {scale_s:.1f} s "
           f"({args.replicas / scale_s:.0f} pods/s)")
     print(f"rolling update (25%/25%) of {args.replicas} replicas: {roll_s:.1f} s "
           f"({args.replicas / roll_s:.0f} new pods/s, each also removing an old one)")
+    print(f"nodes marked NotReady during the run (missed Lease renewals): {not_ready}")
     print(f"raw SQLite single-commit writes/s: {raw:.0f} (target >= 500 pods/s through the chain)")
 
 

@@ -27,6 +27,13 @@ class SimCluster:
     headers: dict[str, str]
     nodes_ready_s: float
 
+    def nodes_gone_not_ready(self) -> int:
+        """How many nodes the node controller marked NotReady (NodeNotReady events): a node
+        agent too busy to renew its Leases within the grace period shows up here."""
+        with self.client() as c:
+            events = c.get("/api/v1/events", params={"fieldSelector": "reason=NodeNotReady"}).json()["items"]
+        return len({e["involvedObject"]["name"] for e in events})
+
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.cluster.url, headers=self.headers, verify=self.ca,
                             timeout=kwargs.pop("timeout", 60), **kwargs)
