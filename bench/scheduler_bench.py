@@ -96,6 +96,7 @@ def main() -> None:
             acked = asyncio.run(create_pods(base, headers, ca, "bench", args.pods))
             created_s = time.perf_counter() - first_sent
             finished = watch.done.wait(600)
+            not_ready = sim.nodes_gone_not_ready()
     last_running = max(watch.running.values()) if watch.running else first_sent
     elapsed = last_running - first_sent
     bind = [watch.bound[n] - acked[n] for n in acked if n in watch.bound]
@@ -109,6 +110,7 @@ def main() -> None:
         print(f"bind latency (create acknowledged -> bound seen): p50 {ms(pct(bind, 50))}  p99 {ms(pct(bind, 99))}")
     if to_running:
         print(f"create acknowledged -> Running seen: p50 {ms(pct(to_running, 50))}  p99 {ms(pct(to_running, 99))}")
+    print(f"nodes marked NotReady during the run (missed Lease renewals): {not_ready}")
     print(f"raw SQLite single-commit writes/s (WAL, synchronous=FULL): {raw:.0f}; "
           f"end-to-end pods/s is {len(watch.running) / elapsed / raw:.1%} of it (each pod = 3 writes + events)")
 
