@@ -13,6 +13,7 @@ from tinykube.scheduler.framework import (
     Status,
     VerdictCache,
     default_framework,
+    default_normalize,
     error,
     fit_error_message,
     num_feasible_nodes_to_find,
@@ -360,3 +361,18 @@ def _pod_with_volumes(suffix: str, claim: str | None = None) -> dict:
 ])
 def test_pods_of_one_template_share_a_verdict_shape(a, b, same):
     assert (VerdictCache.shape(a) == VerdictCache.shape(b)) is same
+
+
+@pytest.mark.parametrize("raw,reverse,expected", [
+    ([0, 5, 10], False, [0, 50, 100]),
+    ([0, 5, 10], True, [100, 50, 0]),
+    ([3, 7], False, [42, 100]),  # integer division, as upstream
+    ([3, 7], True, [58, 0]),
+    ([0, 0], False, [0, 0]),
+    ([0, 0], True, [100, 100]),  # nothing to prefer: every node gets the most
+    ([], False, []),
+])
+def test_default_normalize_rescales_in_place(raw: list[int], reverse: bool, expected: list[int]) -> None:
+    scores = list(raw)
+    default_normalize(scores, reverse=reverse)
+    assert scores == expected

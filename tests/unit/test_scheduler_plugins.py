@@ -83,11 +83,11 @@ def run_scores(plugin, pod, node_infos):
     state = CycleState()
     if plugin.pre_score(state, pod, node_infos).code is Code.SKIP:
         return None
-    scores = {ni.name: plugin.score(state, pod, ni) for ni in node_infos}
+    scores = [plugin.score(state, pod, ni) for ni in node_infos]
     normalize = getattr(plugin, "normalize", None)
     if normalize:
         normalize(state, pod, scores)
-    return scores
+    return {ni.name: score for ni, score in zip(node_infos, scores)}
 
 
 # -- resources -------------------------------------------------------------------------

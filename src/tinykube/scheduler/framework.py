@@ -115,7 +115,8 @@ class FilterPlugin(Protocol):
 
 class ScorePlugin(Protocol):
     """`score` returns an int; plugins whose raw scores are not already 0..100 also define
-    `normalize(state, pod, scores: dict[str, int]) -> None` to rescale in place."""
+    `normalize(state, pod, scores: list[int]) -> None` to rescale in place (the scores of
+    the cycle's feasible nodes, in their order, as upstream's NodeScoreList)."""
 
     name: str
     weight: int
@@ -411,23 +412,21 @@ class Framework:
         for i, pl in normalized:
             values = [entry[2][i] for entry in entries]
             if min(values) == max(values):  # the same everywhere: normalize one, add it to all
-                one = {nodes[0].name: values[0]}
+                one = values[:1]
                 pl.normalize(state, pod, one)  # type: ignore[attr-defined]
-                value = one[nodes[0].name]
+                value = one[0]
                 if not MIN_NODE_SCORE <= value <= MAX_NODE_SCORE:
                     return _invalid_score(pl, value)
                 if value:
                     added = value * pl.weight
                     totals = [t + added for t in totals]
                 continue
-            scores = {ni.name: v for ni, v in zip(nodes, values)}
-            pl.normalize(state, pod, scores)  # type: ignore[attr-defined]
-            normal = list(scores.values())
-            for value in normal:
-                if not MIN_NODE_SCORE <= value <= MAX_NODE_SCORE:
-                    return _invalid_score(pl, value)
+            pl.normalize(state, pod, values)  # type: ignore[attr-defined]
+            if not MIN_NODE_SCORE <= min(values) <= max(values) <= MAX_NODE_SCORE:
+                bad = next(v for v in values if not MIN_NODE_SCORE <= v <= MAX_NODE_SCORE)
+                return _invalid_score(pl, bad)
             weight = pl.weight
-            totals = [t + v * weight for t, v in zip(totals, normal)]
+            totals = [t + v * weight for t, v in zip(totals, values)]
         return totals
 
     def _select_host(self, nodes: list[NodeInfo], totals: list[int]) -> str:
@@ -526,19 +525,19 @@ class VerdictCache:
         return entries
 
 
-def default_normalize(scores: dict[str, int], reverse: bool = False) -> None:
+def default_normalize(scores: list[int], reverse: bool = False) -> None:
     """Rescale scores in place from [0, max] to [0, 100] (upstream DefaultNormalizeScore);
     with `reverse`, lower raw scores end up higher. All-zero input becomes all 0 (or all 100
     reversed)."""
-    highest = max(scores.values(), default=0)
+    highest = max(scores, default=0)
     if highest == 0:
         if reverse:
-            for name in scores:
-                scores[name] = MAX_NODE_SCORE
+            scores[:] = [MAX_NODE_SCORE] * len(scores)
         return
-    for name, value in scores.items():
-        value = MAX_NODE_SCORE * value // highest
-        scores[name] = MAX_NODE_SCORE - value if reverse else value
+    if reverse:
+        scores[:] = [MAX_NODE_SCORE - MAX_NODE_SCORE * value // highest for value in scores]
+    else:
+        scores[:] = [MAX_NODE_SCORE * value // highest for value in scores]
 
 
 def default_framework(rng: random.Random | None = None,

@@ -78,5 +78,5 @@ class NodeAffinity:
         """The sum of the weights of the preferred terms the node matches (normalized later)."""
         return preferred_score(state[_SCORE_KEY], node_info.node)
 
-    def normalize(self, state: CycleState, pod: dict[str, Any], scores: dict[str, int]) -> None:
+    def normalize(self, state: CycleState, pod: dict[str, Any], scores: list[int]) -> None:
         default_normalize(scores)

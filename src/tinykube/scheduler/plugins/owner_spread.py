@@ -34,5 +34,5 @@ class OwnerSpread:
         """How many pods of the same controller the node already runs (normalized later)."""
         return node_info.owner_counts.get(state[NAME], 0)
 
-    def normalize(self, state: CycleState, pod: dict[str, Any], scores: dict[str, int]) -> None:
+    def normalize(self, state: CycleState, pod: dict[str, Any], scores: list[int]) -> None:
         default_normalize(scores, reverse=True)

@@ -65,5 +65,5 @@ class TaintToleration:
                    if taint.get("effect") == PREFER_NO_SCHEDULE
                    and not any(tolerates(t, taint) for t in tolerations))
 
-    def normalize(self, state: CycleState, pod: dict[str, Any], scores: dict[str, int]) -> None:
+    def normalize(self, state: CycleState, pod: dict[str, Any], scores: list[int]) -> None:
         default_normalize(scores, reverse=True)
