@@ -848,7 +848,9 @@ def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, ma
     reset_tops = {path[0].text for path in reset if len(path) == 1}
     old_obj, new_obj = _compare_view(old, reset_tops), _compare_view(new, reset_tops)
     entry = ManagedEntry(manager, operation, api_version, FieldSet(), subresource, now)
-    _record_update(managed, old_obj, new_obj, entry, node, reset)
+    # the views leave out the reset top-level fields, so only deeper reset paths remain to drop
+    deeper = FieldSet(path for path in reset if len(path) > 1)
+    _record_update(managed, old_obj, new_obj, entry, node, deeper)
     _cap_update_managers(managed)
     _store_managed_fields(new, managed)
 
