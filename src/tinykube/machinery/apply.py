@@ -617,9 +617,10 @@ def _iteration_rank(conflict: Conflict) -> int:
 
 def _release(managed: Managed, writer: ManagerKey | None, cmp: Comparison) -> None:
     """Other managers lose the fields the writer changed, and everyone loses removed fields."""
+    lost = cmp.changed | cmp.removed
     for key, entry in managed.items():
         if key != writer:
-            entry.fields = entry.fields - cmp.changed - cmp.removed
+            entry.fields = entry.fields - lost
     _drop_empty(managed)
 
 

@@ -273,15 +273,30 @@ class FieldSet:
         self._paths: frozenset[Path] = frozenset(tuple(p) for p in paths if p)
         self._encoded: bytes | None = None  # to_fields_v1, kept: a set is immutable
 
-    # set algebra
+    @classmethod
+    def _of(cls, paths: frozenset[Path]) -> FieldSet:
+        """A set over paths already normalized (the result of set algebra on two sets)."""
+        out = cls.__new__(cls)
+        out._paths = paths
+        out._encoded = None
+        return out
+
+    # set algebra; a result equal to an operand is that operand, keeping its cached encoding
     def __or__(self, other: FieldSet) -> FieldSet:
-        return FieldSet(self._paths | other._paths)
+        if other._paths <= self._paths:
+            return self
+        return FieldSet._of(self._paths | other._paths)
 
     def __and__(self, other: FieldSet) -> FieldSet:
-        return FieldSet(self._paths & other._paths)
+        return FieldSet._of(self._paths & other._paths)
 
     def __sub__(self, other: FieldSet) -> FieldSet:
-        return FieldSet(self._paths - other._paths)
+        if self._paths.isdisjoint(other._paths):
+            return self
+        return FieldSet._of(self._paths - other._paths)
+
+    def isdisjoint(self, other: FieldSet) -> bool:
+        return self._paths.isdisjoint(other._paths)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FieldSet) and self._paths == other._paths
