@@ -15,6 +15,11 @@ from tinykube.registry.resources import Resource
 HPA_V1_ANNOTATIONS = "autoscaling.alpha.kubernetes.io/"
 
 
+def is_stored_as_served(res: Resource) -> bool:
+    """Whether this resource's objects are stored in the shape they are served in."""
+    return not (res.group == "autoscaling" and res.version == "v1") and res.group != "events.k8s.io"
+
+
 def to_storage(res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
     if res.group == "autoscaling" and res.version == "v1":
         return hpa_v1_to_v2(obj)

@@ -23,7 +23,7 @@ from tinykube.machinery import errors
 from tinykube.machinery.errors import Cause, StatusError
 from tinykube.machinery.jsoncopy import json_copy
 from tinykube.registry import codec, lifecycle
-from tinykube.registry.conversion import from_storage, to_storage
+from tinykube.registry.conversion import from_storage, is_stored_as_served, to_storage
 from tinykube.registry.fields import supported_fields
 from tinykube.registry.resources import RESOURCE_INDEX, Resource, object_key, storage_prefix
 from tinykube.storage.interface import (
@@ -208,6 +208,14 @@ class ObjectRegistry:
 
     def _encode(self, res: Resource, obj: dict[str, Any]) -> bytes:
         return codec.encode(to_storage(res, obj))
+
+    def _changed_encoding(self, res: Resource, new: dict[str, Any], current: dict[str, Any]) -> bytes | None:
+        """The bytes to store for `new`, or None when it equals `current` (a no-op write);
+        `new` is encoded once when its stored shape is its served shape."""
+        served = codec.encode(new)
+        if served == codec.encode(current):
+            return None
+        return served if is_stored_as_served(res) else self._encode(res, new)
 
     async def _namespace_must_accept(self, res: Resource, namespace: str, name: str) -> None:
         if not res.namespaced:
@@ -408,7 +416,7 @@ class ObjectRegistry:
             current = self._decode(res, kv)
             if expected_revision and expected_revision != kv.mod_revision:
                 raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE)
-            new = mutate(json_copy(current))
+            new = mutate(self._decode(res, kv))  # decoded again: a private copy, cheaper than copying
             wanted_rv = (new.get("metadata") or {}).get("resourceVersion") or ""
             if wanted_rv and not expected_revision and wanted_rv != current["metadata"]["resourceVersion"]:
                 # a patch that carries a resourceVersion is a precondition too
@@ -418,8 +426,8 @@ class ObjectRegistry:
                 new = self._prepare_update(res, new, current, subresource)
                 if operation:
                     self.hooks.track_fields(res, current, new, opts.field_manager, operation, subresource)
-                unchanged = codec.encode(new) == codec.encode(current)
-                if unchanged:
+                encoded = self._changed_encoding(res, new, current)
+                if encoded is None:
                     return current
                 if opts.dry_run:
                     return new
@@ -428,7 +436,7 @@ class ObjectRegistry:
                 attrs = Attributes("UPDATE", res, namespace, name, new, current, subresource=subresource)
                 try:
                     async with self.admission.validating(attrs):
-                        stored = await self.store.update(key, self._encode(res, new), kv.mod_revision)
+                        stored = await self.store.update(key, encoded, kv.mod_revision)
                 except RevisionMismatchError:
                     if expected_revision:
                         raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE) from None
@@ -552,10 +560,11 @@ class ObjectRegistry:
                     raise
             if opts.dry_run:
                 return pending, False
-            if codec.encode(pending) == codec.encode(current):
+            encoded = self._changed_encoding(res, pending, current)
+            if encoded is None:
                 return current, False
             try:
-                stored = await self.store.update(key, self._encode(res, pending), kv.mod_revision)
+                stored = await self.store.update(key, encoded, kv.mod_revision)
             except (RevisionMismatchError, KeyNotFoundError):
                 continue
             pending["metadata"]["resourceVersion"] = str(stored.mod_revision)
