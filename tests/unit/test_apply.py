@@ -10,7 +10,9 @@ import pytest
 
 from tinykube.machinery.apply import (
     LAST_APPLIED_ANNOTATION,
+    STRIPPED_FIELDS,
     ApplyConflict,
+    compare,
     manager_from_user_agent,
     merge,
     server_side_apply,
@@ -522,3 +524,41 @@ def test_update_managers_are_capped() -> None:
 ])
 def test_manager_from_user_agent(user_agent: str, manager: str) -> None:
     assert manager_from_user_agent(user_agent) == manager
+
+
+def _created_fields(obj: dict[str, Any]) -> FieldSet:
+    return owned(update(None, obj, "creator"), "creator")
+
+
+def _renamed(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["metadata"]["name"] = name
+    return out
+
+
+def _with(obj: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    change(out)
+    return out
+
+
+@pytest.mark.parametrize("variant,same_fields", [
+    # the creates a memo may share: only strings in name-like metadata differ
+    (lambda d: _renamed(d, "web-2"), True),
+    (lambda d: _with(d, lambda o: o["metadata"].update(generateName="web-", uid="x")), False),  # new keys
+    (lambda d: _with(d, lambda o: o["spec"].update(replicas=9)), True),  # a value: same paths
+    # what must not be taken from an earlier create
+    (lambda d: _with(d, lambda o: o["metadata"]["labels"].update(tier="front")), False),
+    (lambda d: _with(d, lambda o: o["spec"]["template"]["spec"]["containers"][0].update(name="sidecar")), False),
+    (lambda d: _with(d, lambda o: o["spec"].update(replicas={"not": "a number"})), False),  # a map now
+    (lambda d: _with(d, lambda o: o["metadata"].update(name={"odd": "name"})), False),  # not a string
+])
+def test_created_objects_own_their_own_fields_whatever_was_created_before(variant, same_fields) -> None:
+    """Creates are remembered by content; a remembered create never answers for a different shape."""
+    first = deployment()
+    other = variant(first)
+    remembered = _created_fields(first)
+    got = _created_fields(other)
+    from_scratch = compare({}, {k: v for k, v in other.items() if k != "status"}, NODE).changed - STRIPPED_FIELDS
+    assert got == from_scratch
+    assert (got == remembered) is same_fields

@@ -728,7 +728,7 @@ def _check_applied(applied: Any, node: SchemaNode | None) -> None:
 def _record_update(managed: Managed, old: dict[str, Any], new: dict[str, Any], entry: ManagedEntry,
                    node: SchemaNode | None, reset: FieldSet) -> None:
     """Give `entry`'s manager what changed from old to new (stamping the time only then)."""
-    cmp = compare(old, new, node).excluding(reset)
+    cmp = (compare(old, new, node) if old else _compare_with_nothing(new, node)).excluding(reset)
     _release(managed, None, cmp)
     taken = cmp.changed - STRIPPED_FIELDS
     if not taken:
@@ -741,6 +741,39 @@ def _record_update(managed: Managed, old: dict[str, Any], new: dict[str, Any], e
     else:
         entry.fields = taken | previous.fields
     managed[entry.key] = entry
+
+
+# metadata fields whose string value never changes which paths an object has
+_MASKED_METADATA = ("name", "generateName", "namespace", "uid", "resourceVersion", "creationTimestamp")
+_CREATED: dict[bytes, tuple[Any, Comparison]] = {}
+_CREATED_LIMIT = 1024
+
+
+def _compare_with_nothing(new: dict[str, Any], node: SchemaNode | None) -> Comparison:
+    """compare({}, new): every field of `new` added, remembered by the object's content.
+
+    Creates repeat one shape (the pods of a ReplicaSet, a client's numbered pods): the paths
+    depend on the keys, on list keys such as container names and on which values are maps or
+    lists, not on the strings in these metadata fields, so those are blanked in the memo key.
+    The schema is checked by identity (a CustomResourceDefinition may change its schema)."""
+    meta = new.get("metadata")
+    view = new
+    if isinstance(meta, dict):
+        view = dict(new, metadata={k: "" if k in _MASKED_METADATA and isinstance(v, str) else v
+                                   for k, v in meta.items()})
+    try:
+        key = orjson.dumps(view)
+    except TypeError:
+        return compare({}, new, node)
+    schema = node.schema if node is not None else None
+    known = _CREATED.get(key)
+    if known is not None and known[0] is schema:
+        return known[1]
+    cmp = compare({}, new, node)
+    if len(_CREATED) >= _CREATED_LIMIT:
+        _CREATED.pop(next(iter(_CREATED)))
+    _CREATED[key] = (schema, cmp)
+    return cmp
 
 
 def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, manager: str, force: bool,
