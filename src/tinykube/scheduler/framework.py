@@ -181,10 +181,18 @@ class ScheduleResult:
     feasible_nodes: int = 0
     next_start_index: int = 0
     statuses: dict[str, Status] = field(default_factory=dict)
-    scores: dict[str, int] = field(default_factory=dict)
     unschedulable_plugins: frozenset[str] = frozenset()
     # nodes where evicting lower-priority pods would make room (preemption is not done here)
     preemption_candidates: tuple[str, ...] = ()
+    # the scored nodes and their totals, in the same order (kept as lists: a dict per cycle
+    # cost more than the scoring it reports)
+    scored: tuple[list[NodeInfo], list[int]] = ((), ())  # type: ignore[assignment]
+
+    @property
+    def scores(self) -> dict[str, int]:
+        """Total score by node name (empty when a single feasible node needed no scoring)."""
+        nodes, totals = self.scored
+        return {ni.name: total for ni, total in zip(nodes, totals)}
 
 
 @dataclass
@@ -273,7 +281,7 @@ class Framework:
         if isinstance(totals, Status):
             result.code, result.message = Code.ERROR, totals.message
             return result
-        result.scores = {ni.name: total for ni, total in zip(feasible, totals)}
+        result.scored = (feasible, totals)
         result.node_name = self._select_host(feasible, totals)
         return result
 

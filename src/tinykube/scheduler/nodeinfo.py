@@ -55,7 +55,7 @@ class _Contribution:
     owner: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeInfo:
     node: dict[str, Any]
     # derived from the node by set_node()
