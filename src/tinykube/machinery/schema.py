@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from importlib import resources as importlib_resources
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import orjson
 
@@ -61,6 +62,41 @@ def _types(schema: dict[str, Any]) -> set[str]:
 
 # $ref resolutions, keyed by the id of the referring schema dict (kept alive in the value)
 _RESOLVED: dict[int, tuple[dict[str, Any], "SchemaNode"]] = {}
+# what a schema node answers (see SchemaNode._facts), keyed the same way
+_FACTS: dict[int, tuple[dict[str, Any], "_Facts"]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """A resolved schema's answers to the questions object walks ask."""
+
+    types: frozenset[str]
+    is_object: bool
+    is_array: bool
+    is_map: bool
+    preserves_unknown_fields: bool
+    fields: Mapping[str, SchemaNode]
+    items: SchemaNode | None
+    values: SchemaNode | None
+
+    @staticmethod
+    def of(schema: dict[str, Any]) -> _Facts:
+        types = frozenset(_types(schema))
+        is_object = "object" in types or "properties" in schema
+        declared = "properties" in schema or "additionalProperties" in schema
+        add = schema.get("additionalProperties")
+        return _Facts(
+            types=types,
+            is_object=is_object,
+            is_array="array" in types,
+            is_map="additionalProperties" in schema and "properties" not in schema,
+            # RawExtension, FieldsV1 and other opaque objects: an object with no declared shape
+            preserves_unknown_fields=bool(schema.get("x-kubernetes-preserve-unknown-fields"))
+            or (is_object and not declared),
+            fields=MappingProxyType({k: SchemaNode(v) for k, v in (schema.get("properties") or {}).items()}),
+            items=SchemaNode(schema["items"]) if "items" in schema else None,
+            values=SchemaNode(add) if isinstance(add, dict) else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -95,59 +131,54 @@ class SchemaNode:
         _RESOLVED[id(self.schema)] = (self.schema, node)  # the schema dicts live as long as definitions()
         return node
 
+    def _facts(self) -> _Facts:
+        """What the walks over objects ask of this node, worked out once per schema: every
+        write checks unknown fields and types, visiting each field's node."""
+        schema = self.schema
+        cached = _FACTS.get(id(schema))
+        if cached is not None and cached[0] is schema:
+            return cached[1]
+        facts = _Facts.of(self._resolved().schema)
+        _FACTS[id(schema)] = (schema, facts)  # the schema is kept alive with its facts
+        return facts
+
     @property
-    def types(self) -> set[str]:
-        return _types(self._resolved().schema)
+    def types(self) -> frozenset[str]:
+        return self._facts().types
 
     @property
     def is_object(self) -> bool:
-        node = self._resolved()
-        return "object" in node.types or "properties" in node.schema
+        return self._facts().is_object
 
     @property
     def is_array(self) -> bool:
-        return "array" in self.types
+        return self._facts().is_array
 
     @property
     def is_map(self) -> bool:
         """An object with free-form keys (labels, resources.limits ...)."""
-        node = self._resolved().schema
-        return "additionalProperties" in node and "properties" not in node
+        return self._facts().is_map
 
     @property
     def preserves_unknown_fields(self) -> bool:
-        node = self._resolved().schema
-        if node.get("x-kubernetes-preserve-unknown-fields"):
-            return True
-        # RawExtension, FieldsV1 and other opaque objects: an object with no declared shape.
-        return self.is_object and "properties" not in node and "additionalProperties" not in node
+        return self._facts().preserves_unknown_fields
 
     def field(self, key: str) -> SchemaNode | None:
-        props = self._resolved().schema.get("properties")
-        if props is None or key not in props:
-            return None
-        return SchemaNode(props[key])
+        return self._facts().fields.get(key)
 
     @property
     def has_fields(self) -> bool:
-        return bool(self._resolved().schema.get("properties"))
+        return bool(self._facts().fields)
 
-    def fields(self) -> dict[str, SchemaNode]:
-        props = self._resolved().schema.get("properties") or {}
-        return {k: SchemaNode(v) for k, v in props.items()}
+    def fields(self) -> Mapping[str, SchemaNode]:
+        """The declared properties' nodes (shared, read-only)."""
+        return self._facts().fields
 
     def items(self) -> SchemaNode | None:
-        node = self._resolved().schema
-        if "items" in node:
-            return SchemaNode(node["items"])
-        return None
+        return self._facts().items
 
     def map_values(self) -> SchemaNode | None:
-        node = self._resolved().schema
-        add = node.get("additionalProperties")
-        if isinstance(add, dict):
-            return SchemaNode(add)
-        return None
+        return self._facts().values
 
     def _annotation(self, key: str) -> Any:
         # annotations written on the property (beside a $ref) win over the definition's
