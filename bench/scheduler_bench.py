@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -92,10 +93,13 @@ def main() -> None:
             watch = PodWatch(base, headers, ca, "bench", args.pods)
             watch.start()
             watch.started.wait(30)
+            server = psutil.Process(sim.cluster.process.pid)
+            cpu_before = sum(server.cpu_times()[:2])
             first_sent = time.perf_counter()
             acked = asyncio.run(create_pods(base, headers, ca, "bench", args.pods))
             created_s = time.perf_counter() - first_sent
             finished = watch.done.wait(600)
+            server_cpu = sum(server.cpu_times()[:2]) - cpu_before
             not_ready = sim.nodes_gone_not_ready()
     last_running = max(watch.running.values()) if watch.running else first_sent
     elapsed = last_running - first_sent
@@ -110,6 +114,8 @@ def main() -> None:
         print(f"bind latency (create acknowledged -> bound seen): p50 {ms(pct(bind, 50))}  p99 {ms(pct(bind, 99))}")
     if to_running:
         print(f"create acknowledged -> Running seen: p50 {ms(pct(to_running, 50))}  p99 {ms(pct(to_running, 99))}")
+    print(f"server CPU: {server_cpu:.1f} s = {server_cpu * 1000 / args.pods:.2f} ms per pod "
+          f"(one core allows {args.pods / server_cpu:.0f} pods/s)")
     print(f"nodes marked NotReady during the run (missed Lease renewals): {not_ready}")
     print(f"raw SQLite single-commit writes/s (WAL, synchronous=FULL): {raw:.0f}; "
           f"end-to-end pods/s is {len(watch.running) / elapsed / raw:.1%} of it (each pod = 3 writes + events)")
