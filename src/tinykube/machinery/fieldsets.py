@@ -20,6 +20,7 @@ are granular, lists atomic.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import Counter
@@ -201,15 +202,9 @@ class PathElement(NamedTuple):
 
     def sort_key(self) -> tuple:
         """Upstream's order: fields, then keys, then values, then indexes."""
-        rank = _KIND_ORDER[self.kind]
         if self.kind == FIELD:
-            return (rank, self.text)
-        if self.kind == KEY:
-            fields = json.loads(self.text)
-            return (rank, tuple((k, _value_order(v)) for k, v in sorted(fields.items())))
-        if self.kind == VALUE:
-            return (rank, _value_order(json.loads(self.text)))
-        return (rank, int(self.text))
+            return (_KIND_ORDER[FIELD], self.text)
+        return _element_sort_key(self.kind, self.text)
 
     def __str__(self) -> str:
         if self.kind == FIELD:
@@ -220,6 +215,19 @@ class PathElement(NamedTuple):
         if self.kind == VALUE:
             return f"[={_display_value(json.loads(self.text))}]"
         return f"[{self.text}]"
+
+
+@functools.lru_cache(maxsize=8192)
+def _element_sort_key(kind: str, text: str) -> tuple:
+    """The sort key of a key, value or index element, remembered: every encoding of a pod's
+    fields sorts the same container names and condition types, parsing their JSON each time."""
+    rank = _KIND_ORDER[kind]
+    if kind == KEY:
+        fields = json.loads(text)
+        return (rank, tuple((k, _value_order(v)) for k, v in sorted(fields.items())))
+    if kind == VALUE:
+        return (rank, _value_order(json.loads(text)))
+    return (rank, int(text))
 
 
 Path = tuple[PathElement, ...]
@@ -379,7 +387,10 @@ class FieldSet:
         for path in self._paths:
             node = root
             for pe in path:
-                node = node.children.setdefault(pe, _Node())
+                child = node.children.get(pe)
+                if child is None:
+                    child = node.children[pe] = _Node()
+                node = child
             node.member = True
         return root
 
