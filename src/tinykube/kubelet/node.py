@@ -6,6 +6,7 @@ kubelet (pkg/kubelet/nodestatus) in tables.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from typing import Any
@@ -44,8 +45,12 @@ def pod_cidr(index: int) -> str:
 
 def pod_ip(cidr: str, offset: int) -> str:
     """Address `offset` (1-based after the gateway .1) inside a node's /24."""
-    network = ipaddress.ip_network(cidr)
-    return str(network.network_address + 1 + offset)
+    return str(_network_address(cidr) + 1 + offset)
+
+
+@functools.lru_cache(maxsize=4096)
+def _network_address(cidr: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_network(cidr).network_address
 
 
 def sim_node_address(index: int) -> str:
