@@ -8,8 +8,10 @@ Deployment's progress deadline can be watched without waiting, and tests stay sh
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
+import math
 import time
 from datetime import datetime, timezone
 from typing import Protocol
@@ -47,7 +49,7 @@ class Clock:
 
     def rfc3339(self) -> str:
         """Now as Kubernetes writes metav1.Time: second precision, UTC, `Z` suffix."""
-        return format_time(self.now())
+        return time_text(self.time())
 
     def rfc3339_micro(self) -> str:
         """Now as metav1.MicroTime (Leases, events.k8s.io)."""
@@ -152,6 +154,17 @@ class ManualClock(Clock):
 
 def format_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def time_text(seconds: float) -> str:
+    """Seconds since the epoch as metav1.Time text (the fraction dropped)."""
+    return _second_text(math.floor(seconds))
+
+
+@functools.lru_cache(maxsize=256)
+def _second_text(second: int) -> str:
+    # every status write stamps a few times; within one second they are all the same text
+    return format_time(datetime.fromtimestamp(second, tz=timezone.utc))
 
 
 def parse_time(text: str) -> datetime:

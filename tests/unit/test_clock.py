@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tinykube.clock import Clock, ManualClock, timestamp_of
+from tinykube.clock import Clock, ManualClock, time_text, timestamp_of
 
 
 def run(coro):
@@ -146,3 +146,23 @@ def test_advancing_by_next_wakeup_reaches_the_deadline_despite_rounding():
 ])
 def test_timestamp_of(text, expect):
     assert timestamp_of(text) == expect
+
+
+@pytest.mark.parametrize("seconds,expect", [
+    (1767225600.0, "2026-01-01T00:00:00Z"),
+    (1767225600.999, "2026-01-01T00:00:00Z"),  # the fraction is dropped, never rounded up
+    (1767225601.0, "2026-01-01T00:00:01Z"),
+    (1767225599.5, "2025-12-31T23:59:59Z"),
+    (0.25, "1970-01-01T00:00:00Z"),
+])
+def test_time_text(seconds, expect):
+    assert time_text(seconds) == expect
+
+
+def test_rfc3339_follows_the_clock_across_seconds():
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    assert clock.rfc3339() == "2026-01-01T00:00:00Z"
+    clock.advance(0.6)
+    assert clock.rfc3339() == "2026-01-01T00:00:00Z"
+    clock.advance(0.6)
+    assert clock.rfc3339() == "2026-01-01T00:00:01Z"

@@ -12,10 +12,9 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
-from tinykube.clock import format_time, parse_time
+from tinykube.clock import parse_time, time_text
 from tinykube.kubelet.behaviour import Behaviour
 from tinykube.kubelet.podstatus import ContainerState, TerminatedInfo, crash_loop_backoff, containers_will_restart
 from tinykube.kubelet.stages import Stage, stage_delay
@@ -24,7 +23,7 @@ NEW, CREATING, RUNNING = "new", "creating", "running"
 
 
 def stamp(seconds: float) -> str:
-    return format_time(datetime.fromtimestamp(seconds, tz=timezone.utc))
+    return time_text(seconds)
 
 
 def image_id(image: str) -> str:
