@@ -9,7 +9,7 @@ is held across the write, so what a plug-in checked is still true when the objec
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ class Attributes:
     old: Obj | None = None
     dry_run: bool = False
     subresource: str = ""
+    # what plug-ins read from the store for this request, so mutating and validating read it once
+    lookups: dict[str, Any] = field(default_factory=dict)
 
 
 class Plugin:
