@@ -6,6 +6,7 @@ same amount always reads the same; `str(Quantity)` gives that form.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -40,7 +41,13 @@ class Quantity:
 
 
 def parse_quantity(text: str) -> Quantity:
-    text = text.strip() if isinstance(text, str) else str(text)
+    return _parse(text.strip() if isinstance(text, str) else str(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> Quantity:
+    """Remembered: every pod write parses the same few requests and limits ("100m", "64Mi")
+    again, and a Quantity is immutable."""
     m = _PATTERN.match(text)
     if not m or m.group(1) in (".", "+", "-", "+.", "-."):
         raise ValueError(QUANTITY_ERROR)
