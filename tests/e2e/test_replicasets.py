@@ -148,3 +148,18 @@ def test_cascading_deletion_background_orphan_foreground(rc_cluster: Cluster, rn
     c.kubectl("apply", "-n", rns, "-f", "-", input=replicaset("orph", 2))  # a new RS adopts them
     wait_until(lambda: all(p["metadata"].get("ownerReferences") for p in pods(c, rns)), 20, 0.2)
     assert {p["metadata"]["name"] for p in pods(c, rns)} == names
+
+
+def test_ready_pods_count_as_available_only_after_min_ready_seconds(rc_cluster: Cluster, rns: str):
+    """availableReplicas waits out minReadySeconds, then catches up with no pod event to prompt it."""
+    c = rc_cluster
+    manifest = replicaset("slow", replicas=2).replace("  replicas: 2\n", "  replicas: 2\n  minReadySeconds: 8\n")
+    c.kubectl("apply", "-n", rns, "-f", "-", input=manifest)
+
+    def status() -> dict:
+        return json.loads(c.kubectl("get", "rs", "slow", "-n", rns, "-o", "json").stdout).get("status") or {}
+
+    ready = wait_until(lambda: (s := status()).get("readyReplicas") == 2 and s, 20, 0.2)
+    assert not ready.get("availableReplicas")  # ready for less than 8 s
+    wait_until(lambda: status().get("availableReplicas") == 2, 30, 0.2)
+    assert status()["readyReplicas"] == 2
