@@ -543,10 +543,13 @@ def _with(obj: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict
 
 
 @pytest.mark.parametrize("variant,same_fields", [
-    # the creates a memo may share: only strings in name-like metadata differ
+    # the creates a memo may share: only scalars held in maps differ
     (lambda d: _renamed(d, "web-2"), True),
     (lambda d: _with(d, lambda o: o["metadata"].update(generateName="web-", uid="x")), False),  # new keys
     (lambda d: _with(d, lambda o: o["spec"].update(replicas=9)), True),  # a value: same paths
+    (lambda d: _with(d, lambda o: o["metadata"]["labels"].update(app="other")), True),  # a label's value
+    (lambda d: _with(d, lambda o: o["spec"].update(replicas=None)), True),  # null is a leaf too
+    (lambda d: _with(d, lambda o: o["spec"]["template"]["spec"]["containers"][0].update(image="x")), True),
     # what must not be taken from an earlier create
     (lambda d: _with(d, lambda o: o["metadata"]["labels"].update(tier="front")), False),
     (lambda d: _with(d, lambda o: o["spec"]["template"]["spec"]["containers"][0].update(name="sidecar")), False),

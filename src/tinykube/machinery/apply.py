@@ -743,26 +743,29 @@ def _record_update(managed: Managed, old: dict[str, Any], new: dict[str, Any], e
     managed[entry.key] = entry
 
 
-# metadata fields whose string value never changes which paths an object has
-_MASKED_METADATA = ("name", "generateName", "namespace", "uid", "resourceVersion", "creationTimestamp")
 _CREATED: dict[bytes, tuple[Any, Comparison]] = {}
 _CREATED_LIMIT = 1024
 
 
-def _compare_with_nothing(new: dict[str, Any], node: SchemaNode | None) -> Comparison:
-    """compare({}, new): every field of `new` added, remembered by the object's content.
+def _shape_view(value: Any) -> Any:
+    """`value` with every scalar outside a list blanked: which paths a created object has
+    depends on its map keys, on which values are maps, and on list items (their keys: a
+    container's name, a set's values), never on a scalar held in a map."""
+    if isinstance(value, dict):
+        return {k: _shape_view(v) for k, v in value.items()}
+    if isinstance(value, list) or value is None:
+        return value
+    return 0
 
-    Creates repeat one shape (the pods of a ReplicaSet, a client's numbered pods): the paths
-    depend on the keys, on list keys such as container names and on which values are maps or
-    lists, not on the strings in these metadata fields, so those are blanked in the memo key.
+
+def _compare_with_nothing(new: dict[str, Any], node: SchemaNode | None) -> Comparison:
+    """compare({}, new): every field of `new` added, remembered by the object's shape.
+
+    Creates repeat one shape (the pods of a ReplicaSet, a client's numbered pods, the events
+    of one reason), differing in names, times and messages, which `_shape_view` blanks.
     The schema is checked by identity (a CustomResourceDefinition may change its schema)."""
-    meta = new.get("metadata")
-    view = new
-    if isinstance(meta, dict):
-        view = dict(new, metadata={k: "" if k in _MASKED_METADATA and isinstance(v, str) else v
-                                   for k, v in meta.items()})
     try:
-        key = orjson.dumps(view)
+        key = orjson.dumps(_shape_view(new))
     except TypeError:
         return compare({}, new, node)
     schema = node.schema if node is not None else None
