@@ -21,7 +21,7 @@ from tinykube.client.informer import EventHandler, InformerFactory, by_controlle
 from tinykube.client.workqueue import WorkQueue, run_term
 from tinykube.controllers.expectations import Expectations
 from tinykube.controllers.podevents import OwnedPodEvents, controller_ref
-from tinykube.controllers.podtally import OwnerTally, PodTallies, contribution
+from tinykube.controllers.podtally import CONTROLLER_INDEX, OwnerTally, PodTallies, contribution
 from tinykube.controllers.podutil import PodFactsMemo, pods_to_delete, slow_start_batches
 from tinykube.machinery.errors import StatusError
 from tinykube.machinery.jsoncopy import json_copy
@@ -69,7 +69,7 @@ class ReplicaController(OwnedPodEvents):
         self.owner_kind = res.kind
         self.recorder = EventRecorder(client, clock, "replication-controller" if self.is_rc else "replicaset-controller")
         self.owners = informers.informer(res, {"namespace": by_namespace})
-        self.pods = informers.informer(PODS, {"namespace": by_namespace, "controller": by_controller_uid,
+        self.pods = informers.informer(PODS, {"namespace": by_namespace, CONTROLLER_INDEX: by_controller_uid,
                                               "orphans": orphans_by_namespace})
         self.queue: WorkQueue[str] = WorkQueue(clock, name=res.plural)
         self.expectations = Expectations(clock)

@@ -303,9 +303,6 @@ class FieldSet:
             return self
         return FieldSet._of(self._paths - other._paths)
 
-    def isdisjoint(self, other: FieldSet) -> bool:
-        return self._paths.isdisjoint(other._paths)
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FieldSet) and self._paths == other._paths
 
@@ -482,26 +479,15 @@ def is_atomic_map(node: SchemaNode | None) -> bool:
     return node is not None and node.map_type == "atomic"
 
 
-# (id of a schema dict, key) -> (that dict, child_node's answer); the dict is kept so its id is
-# never reused; bounded, as free-form maps (labels, ConfigMap data) bring keys without end
-_CHILDREN: dict[tuple[int, str], tuple[dict[str, Any], tuple[SchemaNode | None, bool]]] = {}
-_CHILDREN_LIMIT = 16384
-
-
 def child_node(node: SchemaNode | None, key: str) -> tuple[SchemaNode | None, bool]:
     """The schema of `key` inside an object, and whether it is a declared (struct) field
-    (remembered: every write walks the same few schemas)."""
+    (both looked up in the schema's facts, worked out once per schema)."""
     if node is None:
         return None, False
-    cache_key = (id(node.schema), key)
-    known = _CHILDREN.get(cache_key)
-    if known is None or known[0] is not node.schema:
-        declared = node.field(key)
-        answer = (declared, True) if declared is not None else (node.map_values(), False)
-        if len(_CHILDREN) >= _CHILDREN_LIMIT:
-            _CHILDREN.pop(next(iter(_CHILDREN)))  # oldest first
-        known = _CHILDREN[cache_key] = (node.schema, answer)
-    return known[1]
+    declared = node.field(key)
+    if declared is not None:
+        return declared, True
+    return node.map_values(), False
 
 
 # (id of a schema dict, key) -> (that dict, answer); the dict is kept so its id is never reused

@@ -186,7 +186,7 @@ class ScheduleResult:
     preemption_candidates: tuple[str, ...] = ()
     # the scored nodes and their totals, in the same order (kept as lists: a dict per cycle
     # cost more than the scoring it reports)
-    scored: tuple[list[NodeInfo], list[int]] = ((), ())  # type: ignore[assignment]
+    scored: tuple[Sequence[NodeInfo], Sequence[int]] = ((), ())
 
     @property
     def scores(self) -> dict[str, int]:
