@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers import create_namespace, new_cluster  # noqa: E402
@@ -46,6 +47,20 @@ async def raw_spawn_rate(n: int) -> float:
     for proc in procs:
         await proc.wait()
     return rate
+
+
+def agent_cpu(server: psutil.Process) -> dict[str, float]:
+    """CPU seconds so far of the server process, apart of its direct child processes (the sandbox
+    fork server, and the processes pods run when there is no sandbox), and of this bench client."""
+    spent = {"server": sum(server.cpu_times()[:2]), "its child processes": 0.0,
+             "this client": sum(psutil.Process().cpu_times()[:2])}
+    for child in server.children():
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        spent["its child processes"] += times.user + times.system
+    return spent
 
 
 def pod(name: str) -> dict:
@@ -104,6 +119,8 @@ async def run(n: int, runtime: str = "process", extra: tuple[str, ...] = ()) -> 
 
                 watcher = asyncio.create_task(follow(rv))
                 await asyncio.sleep(0.2)
+                server = psutil.Process(cluster.process.pid)
+                cpu_before = agent_cpu(server)
                 began = time.perf_counter()
                 semaphore = asyncio.Semaphore(20)
 
@@ -118,6 +135,7 @@ async def run(n: int, runtime: str = "process", extra: tuple[str, ...] = ()) -> 
                 created = time.perf_counter()
                 await asyncio.wait_for(done.wait(), 300)
                 finished = time.perf_counter()
+                cpu = {part: spent - cpu_before.get(part, 0.0) for part, spent in agent_cpu(server).items()}
                 watcher.cancel()
             latencies = [running[name] - sent[name] for name in sent]
             pods_per_s = n / (finished - began)
@@ -127,6 +145,7 @@ async def run(n: int, runtime: str = "process", extra: tuple[str, ...] = ()) -> 
             print(f"pods/s to Running: {pods_per_s:.1f}")
             print(f"start latency: p50 {pct(latencies, 50) * 1000:.0f} ms, p99 {pct(latencies, 99) * 1000:.0f} ms, "
                   f"max {max(latencies) * 1000:.0f} ms  (target p99 < 1000 ms)")
+            print("CPU per pod: " + ", ".join(f"{part} {spent * 1000 / n:.2f} ms" for part, spent in cpu.items()))
             print(f"raw asyncio spawn rate: {raw:.1f} processes/s; pods/s is {pods_per_s / raw * 100:.1f}% of it "
                   f"(target >= 25%)")
         except BaseException:

@@ -12,7 +12,7 @@ from tinykube.kubelet.sandbox.limits import Limits, container_limits, cpu_max, c
 from tinykube.kubelet.sandbox.mounts import (File, Mount, VolumeError, container_mounts, downward_files, hosts_file,
                                              key_files, pod_hostname, safe_path)
 from tinykube.kubelet.sandbox.enter import parse_plan
-from tinykube.kubelet.sandbox.pause import host_side_lines, inet_aton, netmask
+from tinykube.kubelet.sandbox.pause import inet_aton, netmask
 from tinykube.kubelet.sandbox.launcher import plan_arguments
 from tinykube.kubelet.sandbox.sandbox import veth_name
 
@@ -160,15 +160,6 @@ def test_hosts_file():
                     "hostAliases": [{"ip": "1.2.3.4", "hostnames": ["foo", "bar"]}]}}
     assert hosts_file(pod, "10.244.0.5").endswith(
         "10.244.0.5\tdb.backend.shop.svc.cluster.local\tdb\n\n# Entries added by HostAliases.\n1.2.3.4\tfoo\tbar\n")
-
-
-@pytest.mark.parametrize("leftover, first", [
-    (False, []),
-    (True, ["link del tkv1"]),  # a veth of the pod's earlier sandbox the kernel has not freed yet
-])
-def test_the_host_side_of_a_pod_network(leftover, first):
-    add = "link add tkv1 numtxqueues 1 numrxqueues 1 type veth peer name eth0 numtxqueues 1 numrxqueues 1 netns 4242"
-    assert host_side_lines("tkv1", "tinykube0", 4242, leftover) == [*first, add, "link set tkv1 master tinykube0 up"]
 
 
 @pytest.mark.parametrize("plan, pid, fd", [

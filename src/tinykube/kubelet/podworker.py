@@ -149,7 +149,7 @@ class Container:
 
 
 class PodWorker:
-    def __init__(self, *, key: str, pod: Obj, address: str, root: Path, client: Client, clock: Any,
+    def __init__(self, *, key: str, pod: Obj, address: str, root: Path, state_dir: Path, client: Client, clock: Any,
                  images: ImageTable, recorder: EventRecorder | None, notify: Callable[[], None],
                  node_allocatable: dict[str, str], live_logs: set[Path], host_ip: str | None = None,
                  isolation: PodIsolation | None = None) -> None:
@@ -167,7 +167,8 @@ class PodWorker:
         self.host_ip = host_ip or address
         self.isolation = isolation  # None: the containers run on the host, without namespaces
         meta = pod["metadata"]
-        self.dir = logfiles.pod_dir(root, meta.get("namespace", ""), meta.get("name", ""), self.uid)
+        self.dir = logfiles.pod_dir(root, meta.get("namespace", ""), meta.get("name", ""), self.uid)  # logs
+        self.state_dir = state_dir  # pid files (and the sandbox's state): see statedir
         spec = pod.get("spec") or {}
         self.inits = [Container(c, True) for c in spec.get("initContainers") or []]
         self.apps = [Container(c, False) for c in spec.get("containers") or []]
@@ -409,7 +410,9 @@ class PodWorker:
                 self.notify()
                 return START_ERROR_CODE
             ctr.process = process
-            procutil.write_pid_file(path.parent / "pid", process.pid)
+            pid_file = self.state_dir / ctr.name / "pid"
+            pid_file.parent.mkdir(parents=True, exist_ok=True)
+            procutil.write_pid_file(pid_file, process.pid)
             self.live_logs.add(path)
             with open(path, "ab") as out:
                 pumps = [asyncio.create_task(procutil.pump(process.stdout, "stdout", out, self.clock.time)),
@@ -444,7 +447,7 @@ class PodWorker:
         finally:
             self.live_logs.discard(path)
             with contextlib.suppress(OSError):
-                (path.parent / "pid").unlink()
+                (self.state_dir / ctr.name / "pid").unlink()
             ctr.process = None
             ctr.run_done.set()
 

@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 from tinykube.client.api import Client
 from tinykube.client.events import EventRecorder
-from tinykube.kubelet import logfiles, procutil
+from tinykube.kubelet import logfiles, procutil, statedir
 from tinykube.kubelet.images import ImageTable, build_table
 from tinykube.kubelet.podstatus import build_pod_status
 from tinykube.kubelet.podworker import PodWorker
@@ -98,6 +98,7 @@ class ProcessRuntime:
         self.client = client
         self.clock = clock
         self.root = root
+        self.state = statedir.state_root(root)  # pid files, sandboxes, written volumes: in memory
         self.notify = notify
         self.images = images or build_table()
         self.recorder = recorder
@@ -132,8 +133,8 @@ class ProcessRuntime:
 
     async def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        procutil.kill_stale(self.root)
-        sandboxes.clean_stale(self.root, self.decision.cgroups)
+        procutil.kill_stale(self.state)
+        sandboxes.clean_stale(self.state, self.decision.cgroups)
 
     def uid_of(self, key: str) -> str | None:
         worker = self.workers.get(key)
@@ -145,18 +146,20 @@ class ProcessRuntime:
         worker = self.workers.get(key)
         if worker is None:
             isolation = None
+            meta = pod["metadata"]
+            state_dir = logfiles.pod_dir(self.state, meta.get("namespace", ""), meta.get("name", ""),
+                                         meta.get("uid", ""))
             if self.decision.sandboxed and self.pod_address is not None:
                 address = self.pod_address(node, key)
-                meta = pod["metadata"]
                 pod_dir = logfiles.pod_dir(self.root, meta.get("namespace", ""), meta.get("name", ""),
                                            meta.get("uid", ""))
-                isolation = PodIsolation(self.decision, self.launcher, self.volumes, pod_dir, address, self._bridge(node),
-                                         self.resolv_conf_for)
+                isolation = PodIsolation(self.decision, self.launcher, self.volumes, pod_dir, state_dir, address,
+                                         self._bridge(node), self.resolv_conf_for)
             else:
                 address = self.addresses.claim(key, (pod.get("status") or {}).get("podIP"))
             worker = self.workers[key] = PodWorker(
                 key=key, pod=pod, address=address,
-                root=self.root, client=self.client, clock=self.clock,
+                root=self.root, state_dir=state_dir, client=self.client, clock=self.clock,
                 images=self.images, recorder=self.recorder, notify=lambda: self.notify(key),
                 node_allocatable=self.allocatable(), live_logs=self.live_logs, host_ip=node.address,
                 isolation=isolation)
@@ -257,6 +260,7 @@ class ProcessRuntime:
             with contextlib.suppress(ProcessLookupError):
                 await process.wait()
         await worker.release()
+        shutil.rmtree(worker.state_dir, ignore_errors=True)
         if deleted:
             shutil.rmtree(worker.dir, ignore_errors=True)
 
@@ -281,3 +285,4 @@ class ProcessRuntime:
         if self._gateway is not None:
             network.release_gateway(self._gateway)
         await self.launcher.close()
+        shutil.rmtree(self.state, ignore_errors=True)  # every pod was stopped: nothing to find again

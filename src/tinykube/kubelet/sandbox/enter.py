@@ -1,13 +1,12 @@
 """Start one container inside its pod's sandbox (what runc does for a container upstream).
 
 Run by the fork server (`forkserver.py`) in a forked child of its own session, with the plan
-as plain arguments (see `parse_plan`). It joins the sandbox process's network, UTS, IPC, PID
-and mount namespaces (setns), takes a mount namespace of its own (so this container's volume
-mounts are not its siblings'), bind-mounts the plan's volumes at their mount paths, then
-starts the command in the pod's PID namespace and its cgroups (posix_spawn; a fork for one that
-takes over a terminal), and this process stays outside that PID namespace to wait for it and
-exit as it did (same code, or killed by the same signal), so the runtime sees the container's
-own exit status.
+as plain arguments (see `parse_plan`). The fork server forks it into the sandbox's PID
+namespace already (a PID namespace is joined at birth only); here it moves into its cgroups,
+joins the sandbox process's network, UTS, IPC and mount namespaces (setns), takes a mount
+namespace of its own (so this container's volume mounts are not its siblings'), bind-mounts
+the plan's volumes at their mount paths, and then becomes the command (exec): the fork server
+is the container's parent and reports its own exit status.
 
 A failure before the exec is written to the error fd as "<errno> <filename>" (the runtime
 turns it into the StartError runc would report); a successful exec closes the fd silently.
@@ -23,11 +22,11 @@ import os
 import signal
 import sys
 
-CLONE_NEWNS = 0x00020000
+CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-NAMESPACES = ("net", "uts", "ipc", "pid", "mnt")  # mnt last: after it, /proc is the pod's
-FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-DEFAULT_IN_COMMAND = (*FORWARDED, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD)
+NAMESPACES = ("net", "uts", "ipc", "mnt")  # mnt last: after it, /proc is the pod's (pid: at the fork)
+DEFAULT_IN_COMMAND = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                      signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD)
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -60,6 +59,16 @@ def join_namespaces(pid: int) -> None:
         os.close(fd)
 
 
+def pid_namespace_for_children(pid: int) -> None:
+    """The caller's next children are born in the PID namespace of process `pid` (the fork
+    server's call, before it forks a container)."""
+    fd = os.open(f"/proc/{pid}/ns/pid", os.O_RDONLY)
+    try:
+        _check(libc.setns(fd, CLONE_NEWPID), "setns pid")
+    finally:
+        os.close(fd)
+
+
 def mount_volumes(mounts: list) -> None:
     _check(libc.unshare(CLONE_NEWNS), "unshare mount namespace")
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
@@ -77,41 +86,23 @@ def mount_volumes(mounts: list) -> None:
                    "read-only remount", target)
 
 
-def child(plan: dict, env: dict) -> None:
-    """In the pod's PID namespace, for a command that takes over a terminal: cgroups, the
-    terminal, working directory, exec."""
+def join_cgroups(procs: list) -> None:
+    """Move this process into the container's cgroups (before the exec: what it starts is counted)."""
+    for path in procs:
+        try:
+            with open(path, "w") as f:
+                f.write("0")
+        except OSError:  # a container runs without its limits rather than not at all
+            pass
+
+
+def become_command(plan: dict, env: dict) -> None:
+    """Signals Python ignores back at their defaults, the working directory, then exec."""
     for sig in DEFAULT_IN_COMMAND:
         signal.signal(sig, signal.SIG_DFL)
-    for procs in plan.get("cgroups") or []:
-        with open(procs, "w") as f:
-            f.write("0")
-    if plan.get("join") and os.isatty(0):
-        # `kubectl exec -t`: the terminal's foreground process group must be one this PID
-        # namespace can see, or a shell cannot take the terminal ("Cannot set tty process group")
-        import fcntl
-        import termios
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 1)
     argv = plan["argv"]
     os.chdir(plan.get("cwd") or "/")
     os.execvpe(argv[0], argv, env)
-
-
-def spawn_command(plan: dict, env: dict) -> int:
-    """Start the command with posix_spawn (vfork: nothing of this process is copied), in the
-    pod's PID namespace, with the signals Python ignores back at their defaults; then move it
-    into its cgroups (it may have exited already). The command's pid."""
-    os.chdir(plan.get("cwd") or "/")
-    os.environ["PATH"] = env.get("PATH", os.defpath)  # the PATH posix_spawnp searches is ours
-    argv = plan["argv"]
-    pid = os.posix_spawnp(argv[0], argv, env, setsigdef=DEFAULT_IN_COMMAND)
-    for procs in plan.get("cgroups") or []:
-        try:
-            with open(procs, "w") as f:
-                f.write(str(pid))
-        except OSError:
-            pass
-    return pid
 
 
 def report(error_fd: int, exc: OSError, filename: str) -> None:
@@ -123,12 +114,14 @@ def report(error_fd: int, exc: OSError, filename: str) -> None:
 
 
 def run(args: list, env: dict) -> int:
-    """Enter the sandbox the plan in `args` names and run its command there: its exit code."""
+    """Enter the sandbox the plan in `args` names and become its command there (a failure: the
+    exit code of this process)."""
     plan = parse_plan(args)
     error_fd = plan["error_fd"]
     if error_fd >= 0:
-        os.set_inheritable(error_fd, False)
+        os.set_inheritable(error_fd, False)  # closed by the exec: what says it succeeded
     try:
+        join_cgroups(plan.get("cgroups") or [])
         join_namespaces(int(plan["sandbox_pid"]))
         if not plan.get("join"):
             mount_volumes(plan.get("mounts") or [])
@@ -138,40 +131,8 @@ def run(args: list, env: dict) -> int:
     except OSError as exc:
         report(error_fd, exc, exc.filename or "")
         return 1
-    if plan.get("join") and os.isatty(0):
-        pid = os.fork()  # a terminal to take over: code to run between fork and exec
-        if pid == 0:
-            try:
-                child(plan, env)
-            except OSError as exc:  # the command itself: no filename (runc's "executable file not found")
-                report(error_fd, exc, "")
-            os._exit(127)
-    else:
-        try:
-            pid = spawn_command(plan, env)
-        except OSError as exc:
-            report(error_fd, exc, "")
-            return 127
-    if error_fd >= 0:
-        os.close(error_fd)
-    return wait_and_mirror(pid)
-
-
-def wait_and_mirror(pid: int) -> int:
-    """Wait for `pid` and end as it ended: its exit code, or killed by the signal that killed it.
-    Signals the runtime sends to this process group reach the child too; this process only waits."""
-    for sig in FORWARDED:
-        signal.signal(sig, signal.SIG_IGN)
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            break
-        except InterruptedError:
-            continue
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        if sig != signal.SIGKILL:
-            signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
-        return 128 + sig
-    return os.WEXITSTATUS(status)
+    try:
+        become_command(plan, env)
+    except OSError as exc:  # the command itself: no filename (runc's "executable file not found")
+        report(error_fd, exc, "")
+    return 127

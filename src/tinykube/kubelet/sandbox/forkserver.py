@@ -4,7 +4,10 @@ A Python interpreter takes about 12 ms of CPU to start, and a sandboxed pod need
 PID 1, and the helper that enters the sandbox for each container and exec probe): most of
 what a sandboxed pod cost to start. This process starts once per agent and forks itself for
 each request instead (well under a millisecond for a process this small); the forked child
-runs `pause.py`'s or `enter.py`'s code where an interpreter used to run the script.
+runs `pause.py`'s or `enter.py`'s code where an interpreter used to run the script. Each child
+is born in the PID namespace it belongs to (a new one for a sandbox, the sandbox's for a
+container), so a pod costs one fork for its sandbox and one per container, and each is the
+fork server's own child: the exit it reports is the container's.
 
 Run as `python -I -S forkserver.py FD` (stdlib only), FD a SOCK_SEQPACKET socket to the agent
 (`launcher.py`). A request is one JSON message with file descriptors attached:
@@ -15,6 +18,7 @@ exits, {"exit": pid, "status": its wait status}. The agent closing the socket en
 what it started runs on (the agent kills leftovers by their pid files when it starts again).
 """
 
+import ctypes
 import fcntl
 import gc
 import json
@@ -31,6 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the 
 import enter  # noqa: E402
 import pause  # noqa: E402
 
+LIBC = ctypes.CDLL(None, use_errno=True)
+OWN_PID_NAMESPACE = os.open("/proc/self/ns/pid", os.O_RDONLY)  # children close it (closerange)
 MAX_MESSAGE = 1 << 20
 MAX_FDS = 8
 HIGH_FD = 100  # received fds are moved above the 0-3 they are dup'ed onto
@@ -56,24 +62,30 @@ def child_main(request: dict, fds: list) -> int:
 
 
 def run_sandbox(args: list) -> int:
-    """`args`: the pod's host-side veth name and the bridge, then `pause.main`'s arguments.
-    This process waits for the pod's PID 1 and ends as it ends (what `unshare --fork` does)."""
+    """As PID 1 of the pod's new PID namespace: `args` are the pod's host-side veth name and the
+    bridge, then `pause.main`'s arguments."""
     try:
         pause.make_namespaces(args[0], args[1])
+        pause.become_init()
     except OSError as exc:
         sys.stderr.write(f"pod namespaces: {exc.strerror or exc}\n")
         return 1
-
-    def be_pid1() -> int:
-        pause.become_init()
-        pause.main(args[2:])
-        return 0
-    return enter.wait_and_mirror(fork_running(be_pid1))
+    pause.main(args[2:])
+    return 0
 
 
 def start(request: dict, fds: list) -> int:
-    """Fork a child for the request: its pid."""
-    return fork_running(lambda: child_main(request, fds))
+    """Fork a child for the request: its pid. A sandbox's child is born PID 1 of a new PID
+    namespace, a container's in its sandbox's: one process each, whose exit this process
+    reports (no helper outside the pod waiting for it)."""
+    if request["kind"] == "sandbox":
+        pause.pid_namespace_for_next_child(LIBC)
+    else:
+        enter.pid_namespace_for_children(int(request["args"][1]))
+    try:
+        return fork_running(lambda: child_main(request, fds))
+    finally:
+        pause.own_pid_namespace_for_children(LIBC, OWN_PID_NAMESPACE)
 
 
 def fork_running(body: Callable[[], int]) -> int:

@@ -1,8 +1,8 @@
 """The pod sandbox's long-lived process (what the pause container is upstream).
 
-Forked by the fork server (`forkserver.py`), whose child makes the pod's namespaces and its
-veth pair (`make_namespaces`) and forks it as PID 1 of the new PID namespace (`become_init`),
-it holds them open for the containers to join. It sets the pod's hostname, configures the pod's
+Forked by the fork server (`forkserver.py`) as PID 1 of a new PID namespace, it makes the
+pod's other namespaces and its veth pair (`make_namespaces`), mounts the /proc of its PID
+namespace (`become_init`) and holds them open for the containers to join. It sets the pod's hostname, configures the pod's
 network from the inside (lo and eth0 up, eth0's address, the default route: a few ioctls,
 cheaper than an `ip` process per pod), mounts the pod's memory-backed emptyDirs (tmpfs, so they
 live and die with the pod's mount namespace), reaps the orphans every PID 1 inherits, says
@@ -19,8 +19,14 @@ import ctypes
 import fcntl
 import os
 import signal
+import socket
 import struct
 import sys
+
+try:
+    from tinykube.kubelet.sandbox import netlink  # imported as part of the package (tests)
+except ImportError:
+    import netlink  # a sibling script of the fork server, which runs without site-packages
 
 AF_INET, SOCK_DGRAM = 2, 2
 SIOCADDRT, SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCSIFADDR, SIOCSIFNETMASK = 0x890B, 0x8913, 0x8914, 0x8916, 0x891C
@@ -28,7 +34,7 @@ IFF_UP, RTF_UP, RTF_GATEWAY = 0x1, 0x1, 0x2
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = \
     0x00020000, 0x04000000, 0x08000000, 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NAME = 1, 15
+PR_SET_NAME = 15
 
 
 def inet_aton(address: str) -> bytes:
@@ -84,57 +90,59 @@ def _check(libc: ctypes.CDLL, result: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def host_side_lines(veth: str, bridge: str, pid: int, leftover: bool) -> list:
-    """`ip -batch` lines for the host side of a pod's network (pure): a veth pair whose other
-    end is eth0 in the network namespace of `pid`, on the bridge; a leftover of the same name
-    (a sandbox of the same pod whose namespace the kernel has not freed yet) goes first. One
-    queue per end: the kernel's default (one per CPU, cut to one) costs an RCU grace period."""
-    add = f"link add {veth} numtxqueues 1 numrxqueues 1 type veth peer name eth0 numtxqueues 1 numrxqueues 1 netns {pid}"
-    return ([f"link del {veth}"] if leftover else []) + [add, f"link set {veth} master {bridge} up"]
-
-
 def make_namespaces(veth: str, bridge: str) -> None:
-    """New network, UTS, IPC, mount and PID namespaces (the PID one is for the next child: it
-    becomes its PID 1), mounts private as `unshare` makes them, and the pod's veth pair made
-    from the host's network namespace into the new one. Nothing names the network namespace:
-    it ends, and its veth pair with it, when the pod's last process does."""
+    """New network, UTS, IPC and mount namespaces (this process is PID 1 of the pod's new PID
+    namespace already), mounts private as `unshare` makes them, and the pod's veth pair: the
+    host's end on the bridge, the other end eth0 in the new network namespace. Nothing names
+    that namespace: it ends, and its veth pair with it, when the pod's last process does."""
     libc = ctypes.CDLL(None, use_errno=True)
-    leftover = os.path.exists(f"/sys/class/net/{veth}")
-    host = os.open("/proc/self/ns/net", os.O_RDONLY)
+    master = socket.if_nametoindex(bridge)
+    route = netlink.route_socket()  # opened here: it makes the host's end in the host's namespace
     try:
+        if os.path.exists(f"/sys/class/net/{veth}"):  # a sandbox of the same pod whose namespace
+            try:                                      # the kernel has not freed yet
+                netlink.request(route, netlink.delete_link(1, veth), f"remove the leftover {veth}")
+            except OSError:
+                pass
         _check(libc, libc.unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS), "unshare")
         _check(libc, libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-        _run_ip(libc, host, host_side_lines(veth, bridge, os.getpid(), leftover))  # before the PID namespace:
-        _check(libc, libc.unshare(CLONE_NEWPID), "unshare PID namespace")  # `ip` must not become its PID 1
-    finally:
-        os.close(host)
-
-
-def _run_ip(libc: ctypes.CDLL, netns_fd: int, lines: list) -> None:
-    """`ip -batch -` in the network namespace `netns_fd` (its errors go to our stderr)."""
-    read_end, write_end = os.pipe()
-    os.write(write_end, ("\n".join(lines) + "\n").encode())
-    os.close(write_end)
-    pid = os.fork()
-    if pid == 0:
+        disable_ipv6()  # before eth0 arrives: the new namespace's devices start without it
+        own = os.open("/proc/self/ns/net", os.O_RDONLY)
         try:
-            if libc.setns(netns_fd, CLONE_NEWNET) == 0:
-                os.dup2(read_end, 0)
-                os.execvp("ip", ["ip", "-batch", "-"])
+            netlink.request(route, netlink.new_veth(2, veth, "eth0", own, master), f"veth pair {veth}")
         finally:
-            os._exit(127)
-    os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    if status != 0:
-        raise OSError(0, "the pod's veth pair could not be made (ip -batch failed)")
+            os.close(own)
+    finally:
+        route.close()
+
+
+def pid_namespace_for_next_child(libc: ctypes.CDLL) -> None:
+    """The caller's next child is PID 1 of a new PID namespace (the caller stays where it is)."""
+    _check(libc, libc.unshare(CLONE_NEWPID), "unshare PID namespace")
+
+
+def own_pid_namespace_for_children(libc: ctypes.CDLL, own: int) -> None:
+    """The caller's children are born in its own PID namespace again (`own`: an fd of it)."""
+    _check(libc, libc.setns(own, CLONE_NEWPID), "setns PID namespace")
+
+
+def disable_ipv6() -> None:
+    """No IPv6 in this network namespace (pod networks are IPv4, as upstream's default single
+    stack). Otherwise every new eth0 sends multicast listener reports, which the bridge floods
+    to every other pod's eth0: work that grows with the square of the pods on the node."""
+    for scope in ("all", "default"):
+        try:
+            with open(f"/proc/sys/net/ipv6/conf/{scope}/disable_ipv6", "w") as knob:
+                knob.write("1")
+        except OSError:
+            return  # a kernel without IPv6
 
 
 def become_init() -> None:
-    """In the new PID namespace's first process: die with the parent that waits for it (as
-    `unshare --kill-child`), be called "pause", and mount a /proc that shows this namespace's
-    processes."""
+    """In the new PID namespace's first process: be called "pause", and mount a /proc that shows
+    this namespace's processes. It outlives an agent that dies (as containerd's shims do); the
+    next agent kills it from the sandbox's state file."""
     libc = ctypes.CDLL(None, use_errno=True)
-    _check(libc, libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
     libc.prctl(PR_SET_NAME, b"pause", 0, 0, 0)  # what `ps` in the pod shows as PID 1, as upstream
     _check(libc, libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount /proc")
 

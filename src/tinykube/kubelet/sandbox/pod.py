@@ -17,7 +17,7 @@ from tinykube.kubelet.sandbox import cgroups
 from tinykube.kubelet.sandbox.launcher import Launcher
 from tinykube.kubelet.sandbox.limits import container_limits
 from tinykube.kubelet.sandbox.mounts import Mount, container_mounts, hosts_file, pod_hostname
-from tinykube.kubelet.sandbox.sandbox import Decision, PodSandbox, first_child
+from tinykube.kubelet.sandbox.sandbox import Decision, PodSandbox
 from tinykube.kubelet.sandbox.volumes import VolumeSetup, memory_dirs
 
 Obj = dict[str, Any]
@@ -26,12 +26,13 @@ NGINX_ROOT = "/usr/share/nginx/html"
 
 
 class PodIsolation:
-    def __init__(self, decision: Decision, launcher: Launcher, volumes: VolumeSetup, pod_dir: Path, address: str,
-                 gateway: str, resolv_conf_for: ResolvConf | None = None) -> None:
+    def __init__(self, decision: Decision, launcher: Launcher, volumes: VolumeSetup, pod_dir: Path, state_dir: Path,
+                 address: str, gateway: str, resolv_conf_for: ResolvConf | None = None) -> None:
         self.decision = decision
         self.launcher = launcher
         self.volumes = volumes
-        self.pod_dir = pod_dir
+        self.pod_dir = pod_dir  # on disk: emptyDirs
+        self.state_dir = state_dir  # in memory (see statedir): the sandbox, /etc files, written volumes
         self.address = address
         self.gateway = gateway
         self.resolv_conf_for = resolv_conf_for
@@ -43,8 +44,8 @@ class PodIsolation:
 
     async def set_up_volumes(self, pod: Obj, facts: envvars.PodFacts) -> None:
         """Raises VolumeError (message for the FailedMount event) while a volume cannot be set up."""
-        self.volume_dirs, self.read_only = await self.volumes.prepare(pod, self.pod_dir, facts)
-        etc = self.pod_dir / "etc"
+        self.volume_dirs, self.read_only = await self.volumes.prepare(pod, self.pod_dir, self.state_dir, facts)
+        etc = self.state_dir / "etc"
         etc.mkdir(parents=True, exist_ok=True)
         (etc / "hosts").write_text(hosts_file(pod, self.address))
         self.extra = [Mount(str(etc / "hosts"), "/etc/hosts")]
@@ -64,7 +65,7 @@ class PodIsolation:
                 await self.sandbox.destroy()
                 self.sandbox = None
             uid = pod["metadata"].get("uid", "")
-            sandbox = PodSandbox(self.launcher, self.pod_dir, uid, pod_hostname(pod), self.address, self.gateway,
+            sandbox = PodSandbox(self.launcher, self.state_dir, uid, pod_hostname(pod), self.address, self.gateway,
                                  self.decision.cgroups)
             await sandbox.create(memory_dirs(pod, self.pod_dir))
             self.sandbox = sandbox
@@ -95,13 +96,10 @@ class PodIsolation:
         mounts = [m.plan() for m in self.mounts(container)]
         return _starter(sandbox, lambda argv, cwd: {"argv": argv, "cwd": cwd, "mounts": mounts, "cgroups": procs})
 
-    def enter_running(self, helper_pid: int, procs: list[str]) -> procutil.Start | None:
-        """How to run a command in a running container (its main process is the helper's child)."""
+    def enter_running(self, target: int, procs: list[str]) -> procutil.Start | None:
+        """How to run a command in a running container (`target`: its main process)."""
         sandbox = self.sandbox
         if sandbox is None:
-            return None
-        target = first_child(helper_pid)
-        if target is None:
             return None
         return _starter(sandbox, lambda argv, cwd: {"argv": argv, "cwd": cwd, "join": True, "cgroups": procs},
                         target)

@@ -21,7 +21,6 @@ import logging
 import os
 import platform
 import shutil
-import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,30 +90,30 @@ class PodSandbox:
         self.cgroups = hierarchies
         self.veth = veth_name(uid)
         self.pid: int | None = None  # the sandbox process (PID 1 of the pod), as the host sees it
-        self._holder: spawn.ChildProcess | None = None
+        self._process: spawn.ChildProcess | None = None
 
     async def create(self, tmpfs_dirs: list[str]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._save()  # first: a crash from here on leaves enough to clean up
         with open(self.dir / "stderr", "wb") as err:
             try:
-                self._holder = await self.launcher.start(
+                self._process = await self.launcher.start(
                     "sandbox", [self.veth, network.BRIDGE, self.hostname,
                                 f"{self.address}/{self.gateway.split('/')[1]}", self.gateway.split("/")[0],
                                 *tmpfs_dirs], stdout=spawn.PIPE, stderr=err)
             except OSError as exc:
                 await self.destroy()
                 raise RuntimeError(f"pod sandbox did not start: {exc}") from None
-        assert self._holder.stdout is not None
+        assert self._process.stdout is not None
         try:
-            line = await asyncio.wait_for(self._holder.stdout.readline(), START_TIMEOUT)
+            line = await asyncio.wait_for(self._process.stdout.readline(), START_TIMEOUT)
         except asyncio.TimeoutError:
             line = b""
         if line.strip() != b"ready":
             message = (self.dir / "stderr").read_text(errors="replace").strip() or "no ready line"
             await self.destroy()
             raise RuntimeError(f"pod sandbox did not start: {message}")
-        self.pid = first_child(self._holder.pid) or self._holder.pid
+        self.pid = self._process.pid
         self._save()
 
 
@@ -127,43 +126,23 @@ class PodSandbox:
                                                          "pid": self.pid, "started": started}))
 
     def alive(self) -> bool:
-        return self._holder is not None and self._holder.returncode is None
+        return self._process is not None and self._process.returncode is None
 
     async def destroy(self) -> None:
         """Kill the sandbox, and so every process left in the pod and with them its network
         namespace and veth pair; remove its cgroups."""
-        if self.pid is not None:
+        if self._process is not None:  # the pod's PID 1: the kernel kills the rest of its namespace
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-        if self._holder is not None:
-            # the holder exits once the pod's PID 1 (and so every process of the pod) is gone;
-            # killing it first would leave that PID 1 dying on its own (its parent-death signal)
-            if self.pid is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self._holder.kill()
+                self._process.kill()
             try:
-                await asyncio.wait_for(self._holder.wait(), 5)
+                await asyncio.wait_for(self._process.wait(), 5)
             except asyncio.TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    self._holder.kill()
+                log.warning("pod sandbox %s: PID 1 (%d) did not exit after SIGKILL", self.uid, self._process.pid)
         if self.cgroups is not None:
             cgroups.remove_pod(self.cgroups, self.uid)
         with contextlib.suppress(OSError):
             (self.dir / "state.json").unlink()
         self.pid = None
-
-
-def first_child(pid: int) -> int | None:
-    """A process's first child, from /proc/<pid>/task/<pid>/children (psutil's children() scans
-    every process on the machine: too slow once per container start)."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return int(text[0]) if text else None
-    except (OSError, ValueError):
-        with contextlib.suppress(psutil.Error):
-            children = psutil.Process(pid).children()
-            return children[0].pid if children else None
-    return None
 
 
 def clean_stale(root: Path, hierarchies: Hierarchies | None) -> int:

@@ -1,7 +1,9 @@
 """A pod's volumes on disk: the directories `enter.py` bind-mounts into its containers.
 
-Everything lives under the pod's directory (`<pod dir>/volumes/<name>`) except hostPath and
-persistentVolumeClaim volumes, which are host directories. emptyDir directories are made once
+emptyDirs live under the pod's directory (`<pod dir>/volumes/<name>`, on disk), the written
+kinds under its state directory (in memory, as the kubelet keeps secret and projected volumes
+on tmpfs; see `statedir`); hostPath and persistentVolumeClaim volumes are host directories.
+emptyDir directories are made once
 and shared by the pod's containers (medium Memory: the sandbox mounts a tmpfs on it inside the
 pod's mount namespace); configMap, secret, downwardAPI and projected volumes are (re)written
 before each container start. A volume that cannot be set up raises `VolumeError` with the
@@ -46,23 +48,24 @@ class VolumeSetup:
         self.client = client
         self.token_source = token_source
 
-    async def prepare(self, pod: Obj, pod_dir: Path, facts: envvars.PodFacts) -> tuple[dict[str, str], set[str]]:
-        """Every volume of the pod ready on disk: (name → host path, names mounted read-only)."""
+    async def prepare(self, pod: Obj, pod_dir: Path, state_dir: Path,
+                      facts: envvars.PodFacts) -> tuple[dict[str, str], set[str]]:
+        """Every volume of the pod ready: (name → host path, names mounted read-only)."""
         dirs: dict[str, str] = {}
         read_only: set[str] = set()
         for volume in (pod.get("spec") or {}).get("volumes") or []:
             name = volume.get("name", "")
             try:
-                dirs[name] = await self._one(pod, pod_dir, volume, facts)
+                dirs[name] = await self._one(pod, pod_dir, state_dir, volume, facts)
             except VolumeError as exc:
                 raise VolumeError(f'MountVolume.SetUp failed for volume "{name}" : {exc}') from None
             if any(volume.get(kind) for kind in WRITTEN):
                 read_only.add(name)
         return dirs, read_only
 
-    async def _one(self, pod: Obj, pod_dir: Path, volume: Obj, facts: envvars.PodFacts) -> str:
-        target = volume_dir(pod_dir, volume.get("name", ""))
+    async def _one(self, pod: Obj, pod_dir: Path, state_dir: Path, volume: Obj, facts: envvars.PodFacts) -> str:
         if "emptyDir" in volume:
+            target = volume_dir(pod_dir, volume.get("name", ""))
             target.mkdir(parents=True, exist_ok=True)
             target.chmod(0o777)
             return str(target)
@@ -83,6 +86,7 @@ class VolumeSetup:
             files = await self._projected(pod, volume["projected"], facts)
         else:
             raise VolumeError("volume type not supported by tinykube's process runtime")
+        target = volume_dir(state_dir, volume.get("name", ""))
         write_files(target, files)
         return str(target)
 
