@@ -95,25 +95,31 @@ class ContainerCgroup:
             else None
 
     def create(self, limits: Limits) -> list[str]:
-        """Make the directories and write the limits; the `cgroup.procs` files to join."""
+        """Make the directories and write the limits; the `cgroup.procs` files to join.
+
+        A limit the container does not set is not written: a new cgroup has none (and a
+        container's limits never change, so a restart finds what its first run wrote). Without a
+        CPU limit, v1 has no cpu cgroup to make at all: each mkdir there costs the kernel an
+        allocation per CPU, and most containers set no limits."""
         self.memory.mkdir(parents=True, exist_ok=True)
         if self.h.version == 2:
             if not (self.memory.parent / "cgroup.subtree_control").read_text().strip():
                 _enable(self.memory.parent, ("memory", "cpu"))
-            _write(self.memory / "memory.max", str(limits.memory_bytes) if limits.memory_bytes else "max")
             if limits.memory_bytes:
+                _write(self.memory / "memory.max", str(limits.memory_bytes))
                 _write(self.memory / "memory.swap.max", "0")
-            if (self.memory / "cpu.max").exists():
+            if limits.cpu_quota_us is not None and (self.memory / "cpu.max").exists():
                 _write(self.memory / "cpu.max", cpu_max(limits.cpu_quota_us))
             return [str(self.memory / "cgroup.procs")]
-        _write(self.memory / "memory.limit_in_bytes", str(limits.memory_bytes or -1))
-        if limits.memory_bytes and (self.memory / "memory.memsw.limit_in_bytes").exists():
-            _write(self.memory / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
+        if limits.memory_bytes:
+            _write(self.memory / "memory.limit_in_bytes", str(limits.memory_bytes))
+            if (self.memory / "memory.memsw.limit_in_bytes").exists():
+                _write(self.memory / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
         procs = [str(self.memory / "cgroup.procs")]
-        if self.cpu is not None:
+        if self.cpu is not None and limits.cpu_quota_us is not None:
             self.cpu.mkdir(parents=True, exist_ok=True)
             _write(self.cpu / "cpu.cfs_period_us", str(CFS_PERIOD_US))
-            _write(self.cpu / "cpu.cfs_quota_us", str(limits.cpu_quota_us or -1))
+            _write(self.cpu / "cpu.cfs_quota_us", str(limits.cpu_quota_us))
             procs.append(str(self.cpu / "cgroup.procs"))
         return procs
 
