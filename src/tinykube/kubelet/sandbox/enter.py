@@ -28,7 +28,9 @@ NAMESPACES = ("net", "uts", "ipc", "mnt")  # mnt last: after it, /proc is the po
 DEFAULT_IN_COMMAND = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
                       signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD)
 
-libc = ctypes.CDLL(None, use_errno=True)
+libc = ctypes.CDLL(None, use_errno=True)  # made (and its functions looked up) before the fork server forks
+for _function in ("setns", "unshare", "mount"):
+    getattr(libc, _function)
 
 
 def parse_plan(args: list) -> dict:

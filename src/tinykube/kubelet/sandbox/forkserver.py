@@ -18,7 +18,6 @@ exits, {"exit": pid, "status": its wait status}. The agent closing the socket en
 what it started runs on (the agent kills leftovers by their pid files when it starts again).
 """
 
-import ctypes
 import fcntl
 import gc
 import json
@@ -35,7 +34,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the 
 import enter  # noqa: E402
 import pause  # noqa: E402
 
-LIBC = ctypes.CDLL(None, use_errno=True)
 OWN_PID_NAMESPACE = os.open("/proc/self/ns/pid", os.O_RDONLY)  # children close it (closerange)
 MAX_MESSAGE = 1 << 20
 MAX_FDS = 8
@@ -46,6 +44,7 @@ FD_LIMIT = 1 << 20
 def child_main(request: dict, fds: list) -> int:
     """In the forked child: the request's fds as 0, 1, 2 (and 3), a session of its own, then
     the container's or the sandbox's code. Returns the exit code."""
+    gc.disable()  # a collection would write to (and so copy) pages shared with the fork server
     signal.set_wakeup_fd(-1)
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
@@ -79,13 +78,13 @@ def start(request: dict, fds: list) -> int:
     namespace, a container's in its sandbox's: one process each, whose exit this process
     reports (no helper outside the pod waiting for it)."""
     if request["kind"] == "sandbox":
-        pause.pid_namespace_for_next_child(LIBC)
+        pause.pid_namespace_for_next_child()
     else:
         enter.pid_namespace_for_children(int(request["args"][1]))
     try:
         return fork_running(lambda: child_main(request, fds))
     finally:
-        pause.own_pid_namespace_for_children(LIBC, OWN_PID_NAMESPACE)
+        pause.own_pid_namespace_for_children(OWN_PID_NAMESPACE)
 
 
 def fork_running(body: Callable[[], int]) -> int:

@@ -36,6 +36,12 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = \
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
 PR_SET_NAME = 15
 
+# Made once, in the fork server before it forks, with the functions the children call already
+# looked up: a child that made its own would write (and so copy) a few hundred more pages.
+libc = ctypes.CDLL(None, use_errno=True)
+for _function in ("unshare", "setns", "mount", "sethostname", "prctl", "socket"):
+    getattr(libc, _function)
+
 
 def inet_aton(address: str) -> bytes:
     return bytes(int(part) for part in address.split("."))
@@ -53,7 +59,7 @@ def netmask(prefix: int) -> str:
     return ".".join(str(b) for b in struct.pack("!I", (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF))
 
 
-def configure_network(libc: ctypes.CDLL, address: str, gateway: str) -> None:
+def configure_network(address: str, gateway: str) -> None:
     """lo and eth0 up, eth0 = address/prefix, default route via the gateway."""
     ip, prefix = address.split("/")
     mask = netmask(int(prefix))
@@ -84,7 +90,7 @@ def _reap(*_: object) -> None:
             return
 
 
-def _check(libc: ctypes.CDLL, result: int, what: str) -> None:
+def _check(result: int, what: str) -> None:
     if result != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
@@ -95,7 +101,6 @@ def make_namespaces(veth: str, bridge: str) -> None:
     namespace already), mounts private as `unshare` makes them, and the pod's veth pair: the
     host's end on the bridge, the other end eth0 in the new network namespace. Nothing names
     that namespace: it ends, and its veth pair with it, when the pod's last process does."""
-    libc = ctypes.CDLL(None, use_errno=True)
     master = socket.if_nametoindex(bridge)
     route = netlink.route_socket()  # opened here: it makes the host's end in the host's namespace
     try:
@@ -104,8 +109,8 @@ def make_namespaces(veth: str, bridge: str) -> None:
                 netlink.request(route, netlink.delete_link(1, veth), f"remove the leftover {veth}")
             except OSError:
                 pass
-        _check(libc, libc.unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS), "unshare")
-        _check(libc, libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+        _check(libc.unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS), "unshare")
+        _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
         disable_ipv6()  # before eth0 arrives: the new namespace's devices start without it
         own = os.open("/proc/self/ns/net", os.O_RDONLY)
         try:
@@ -116,14 +121,14 @@ def make_namespaces(veth: str, bridge: str) -> None:
         route.close()
 
 
-def pid_namespace_for_next_child(libc: ctypes.CDLL) -> None:
+def pid_namespace_for_next_child() -> None:
     """The caller's next child is PID 1 of a new PID namespace (the caller stays where it is)."""
-    _check(libc, libc.unshare(CLONE_NEWPID), "unshare PID namespace")
+    _check(libc.unshare(CLONE_NEWPID), "unshare PID namespace")
 
 
-def own_pid_namespace_for_children(libc: ctypes.CDLL, own: int) -> None:
+def own_pid_namespace_for_children(own: int) -> None:
     """The caller's children are born in its own PID namespace again (`own`: an fd of it)."""
-    _check(libc, libc.setns(own, CLONE_NEWPID), "setns PID namespace")
+    _check(libc.setns(own, CLONE_NEWPID), "setns PID namespace")
 
 
 def disable_ipv6() -> None:
@@ -142,22 +147,20 @@ def become_init() -> None:
     """In the new PID namespace's first process: be called "pause", and mount a /proc that shows
     this namespace's processes. It outlives an agent that dies (as containerd's shims do); the
     next agent kills it from the sandbox's state file."""
-    libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_NAME, b"pause", 0, 0, 0)  # what `ps` in the pod shows as PID 1, as upstream
-    _check(libc, libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount /proc")
+    _check(libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount /proc")
 
 
 def main(argv: list) -> None:
     """Be the pod's PID 1 until SIGTERM (see the module docstring for `argv`)."""
     hostname, address, gateway, tmpfs_dirs = argv[0], argv[1], argv[2], argv[3:]
-    libc = ctypes.CDLL(None, use_errno=True)
     name = hostname.encode()
     if libc.sethostname(name, len(name)) != 0:
         sys.stderr.write(f"hostname {hostname}: {os.strerror(ctypes.get_errno())}\n")
         sys.exit(1)
     if address != "-":
         try:
-            configure_network(libc, address, gateway)
+            configure_network(address, gateway)
         except OSError as exc:
             sys.stderr.write(f"network {address} via {gateway}: {exc}\n")
             sys.exit(1)
