@@ -539,3 +539,44 @@ def test_a_container_starts_with_default_signal_dispositions(box: Cluster, ns: s
     out = logs(box, ns, "signals")
     ignored = int(out.split()[1], 16)
     assert not ignored & (1 << (signal.SIGPIPE - 1)) and out.split()[2:] == ["y"], out
+
+
+def test_a_pod_network_is_ipv4_only(box: Cluster, ns: str):
+    """IPv6 is off in the pod's network namespace (its eth0 sends no multicast listener reports
+    for the bridge to flood to every other pod), and the host keeps its own setting."""
+    host_setting = Path("/proc/sys/net/ipv6/conf/all/disable_ipv6")
+    before = host_setting.read_text() if host_setting.exists() else None
+    apply(box, ns, sleeper("v4"))
+    p = wait_phase(box, ns, "v4", "Running")
+    shown = box.kubectl("exec", "v4", "-n", ns, "--", "cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6",
+                        "/proc/sys/net/ipv6/conf/eth0/disable_ipv6")
+    if before is None:
+        pytest.skip("this kernel has no IPv6")
+    assert shown.stdout.split() == ["1", "1"], shown.stderr
+    addresses = box.kubectl("exec", "v4", "-n", ns, "--", "ip", "-o", "addr", "show", "dev", "eth0").stdout
+    assert f"inet {p['status']['podIP']}/" in addresses and "inet6" not in addresses
+    assert host_setting.read_text() == before
+
+
+def test_pod_state_lives_in_memory_and_goes_with_the_server(tmp_path: Path):
+    """Pid files and the sandbox's state are under /dev/shm (named after the data dir), logs on
+    disk under the data dir; a server that stops removes its state directory."""
+    from helpers import new_cluster
+    from tinykube.kubelet.statedir import state_root
+
+    c = new_cluster(tmp_path)
+    c.start(ARGS)
+    try:
+        ns = create_namespace(c)
+        apply(c, ns, sleeper("kept"))
+        p = wait_phase(c, ns, "kept", "Running")
+        state = state_root(c.data_dir / "pods")
+        assert state.parent == Path("/dev/shm")
+        pod_dir = f"{ns}_kept_{p['metadata']['uid']}"
+        pid = int((state / pod_dir / "c" / "pid").read_text().split()[0])
+        assert psutil.Process(pid).cmdline() == ["sleep", "3600"]
+        assert json.loads((state / pod_dir / "_sandbox" / "state.json").read_text())["uid"] == p["metadata"]["uid"]
+        assert (c.data_dir / "pods" / pod_dir / "c" / "0.log").is_file()
+    finally:
+        assert c.stop(signal.SIGTERM) == 0
+    assert not state.exists()
