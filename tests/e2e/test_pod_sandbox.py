@@ -580,3 +580,27 @@ def test_pod_state_lives_in_memory_and_goes_with_the_server(tmp_path: Path):
     finally:
         assert c.stop(signal.SIGTERM) == 0
     assert not state.exists()
+
+
+def test_a_killed_sandbox_is_made_anew_and_its_containers_restart(box: Cluster, ns: str):
+    """The pod's PID 1 (its pause process, the fork server's own child) killed: the kernel ends
+    the pod's containers with it, and the pod gets a new sandbox (SandboxChanged) with its address."""
+    from tinykube.kubelet.statedir import state_root
+
+    apply(box, ns, sleeper("phoenix"))
+    p = wait_phase(box, ns, "phoenix", "Running")
+    state = state_root(box.data_dir / "pods") / f"{ns}_phoenix_{p['metadata']['uid']}" / "_sandbox" / "state.json"
+    pause = psutil.Process(json.loads(state.read_text())["pid"])
+    assert pause.name() == "pause"
+    pause.kill()
+
+    def restarted():
+        status = pod(box, ns, "phoenix")["status"]
+        container = status["containerStatuses"][0]
+        return container["restartCount"] >= 1 and "running" in container["state"] and status
+    status = wait_until(restarted, 60, 0.2)
+    assert status["podIP"] == p["status"]["podIP"]
+    assert "SandboxChanged: Pod sandbox changed, it will be killed and re-created." in event_messages(box, ns, "phoenix")
+    assert box.kubectl("exec", "phoenix", "-n", ns, "--", "hostname").stdout.strip() == "phoenix"
+    renewed = json.loads(state.read_text())["pid"]
+    assert renewed != pause.pid and psutil.Process(renewed).name() == "pause"
