@@ -4,6 +4,7 @@ back-off, CRI log lines and the pods/log selection rules."""
 from __future__ import annotations
 
 import base64
+import os
 from datetime import datetime, timezone
 
 import pytest
@@ -381,3 +382,20 @@ def test_loopback_addresses_are_unique_and_keep_a_reported_one():
     assert addresses.claim("ns/d", reported="127.1.0.9") == "127.1.0.3"   # unless another pod has it
     addresses.release("ns/a")
     assert addresses.claim("ns/e", reported="127.1.0.1") == "127.1.0.1"
+
+
+def test_start_time_is_what_psutil_reports_and_none_for_a_gone_process():
+    import subprocess
+
+    import psutil
+
+    from tinykube.kubelet import procutil
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        for pid in (os.getpid(), child.pid):
+            assert abs(procutil.start_time(pid) - psutil.Process(pid).create_time()) < 0.01
+    finally:
+        child.kill()
+        child.wait()
+    assert procutil.start_time(child.pid) is None

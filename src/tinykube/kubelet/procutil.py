@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import signal
@@ -170,12 +171,35 @@ def start_error(argv: list[str], exc: OSError) -> str:
 # pid files
 
 
-def write_pid_file(path: Path, pid: int) -> None:
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@functools.lru_cache(maxsize=1)
+def _boot_time() -> float:
+    return psutil.boot_time()
+
+
+def start_time(pid: int) -> float | None:
+    """When process `pid` started, as psutil's create_time() says (seconds since the epoch); None
+    when it is gone. Read from /proc/<pid>/stat where there is one: psutil builds a Process object
+    for it first, which costs a pod start several times as much."""
     try:
-        started = psutil.Process(pid).create_time()
-    except psutil.Error:
-        return
-    path.write_text(f"{pid} {started!r}\n")
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()  # after the command name, which may hold spaces
+        return int(fields[19]) / CLOCK_TICKS + _boot_time()  # field 22 of proc(5): starttime in ticks
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, IndexError):
+        try:
+            return psutil.Process(pid).create_time()
+        except psutil.Error:
+            return None
+
+
+def write_pid_file(path: Path, pid: int) -> None:
+    started = start_time(pid)
+    if started is not None:
+        path.write_text(f"{pid} {started!r}\n")
 
 
 def kill_stale(root: Path) -> int:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psutil
 
-from tinykube.kubelet import spawn
+from tinykube.kubelet import procutil, spawn
 from tinykube.kubelet.sandbox import cgroups, network
 from tinykube.kubelet.sandbox.cgroups import Hierarchies
 from tinykube.kubelet.sandbox.launcher import Launcher
@@ -118,10 +118,7 @@ class PodSandbox:
 
 
     def _save(self) -> None:
-        started = None
-        if self.pid is not None:
-            with contextlib.suppress(psutil.Error):
-                started = psutil.Process(self.pid).create_time()
+        started = procutil.start_time(self.pid) if self.pid is not None else None
         (self.dir / "state.json").write_text(json.dumps({"uid": self.uid, "veth": self.veth,
                                                          "pid": self.pid, "started": started}))
 
