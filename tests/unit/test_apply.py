@@ -565,3 +565,22 @@ def test_created_objects_own_their_own_fields_whatever_was_created_before(varian
     from_scratch = compare({}, {k: v for k, v in other.items() if k != "status"}, NODE).changed - STRIPPED_FIELDS
     assert got == from_scratch
     assert (got == remembered) is same_fields
+
+
+@pytest.mark.parametrize("before, after, modified", [
+    ("a", "a", False),
+    ("a", "b", True),
+    (True, 1, True),  # JSON tells a boolean from a number, Python's == does not
+    (1, 1.0, False),  # numbers compare by value, as structured-merge-diff compares them
+    (0, False, True),
+    (None, None, False),
+    (3, 3, False),
+    ({"k": [True]}, {"k": [1]}, True),
+    ({"k": [1, {"z": None}]}, {"k": [1, {"z": None}]}, False),
+])
+def test_a_field_compared_with_itself_changed_or_not(before, after, modified):
+    from tinykube.machinery.apply import compare
+
+    result = compare({"x": before, "y": "same"}, {"x": after, "y": "same"}, None)
+    assert bool(result.modified) == modified
+    assert not result.added and not result.removed

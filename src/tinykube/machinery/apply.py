@@ -305,12 +305,28 @@ def _or_empty(value: Any, empty: Any) -> Any:
     return empty if value is _MISSING or value is None else value
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _compare_maps(left: dict[str, Any], right: dict[str, Any], node: SchemaNode | None, path: Path,
                   acc: dict[str, list[Path]]) -> None:
     for key in list(left) + [k for k in right if k not in left]:
+        lhs, rhs = left.get(key, _MISSING), right.get(key, _MISSING)
+        if _unchanged(lhs, rhs):
+            continue  # most of an update: no schema lookups, no path for what did not change
         sub_node = child_node(node, key)[0]
-        _compare(left.get(key, _MISSING), right.get(key, _MISSING), sub_node,
-                 path + (PathElement.field(key),), always_present(node, key), acc)
+        _compare(lhs, rhs, sub_node, path + (PathElement.field(key),), always_present(node, key), acc)
+
+
+def _unchanged(lhs: Any, rhs: Any) -> bool:
+    """Two values of one field that `_compare` would find equal, told cheaply where it can be:
+    the same object, equal scalars of one type, or equal containers."""
+    if lhs is rhs:
+        return lhs is not _MISSING
+    kind = type(lhs)
+    if kind is type(rhs) and kind in _SCALARS:
+        return lhs == rhs  # one type: True and 1, 1 and 1.0 never meet here
+    return isinstance(lhs, (dict, list)) and isinstance(rhs, (dict, list)) and json_equal(lhs, rhs)
 
 
 def _group(items: list[Any], elements: list[PathElement]) -> dict[PathElement, list[Any]]:
