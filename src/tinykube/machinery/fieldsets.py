@@ -455,10 +455,22 @@ class ListShape:
 ATOMIC_LIST = ListShape("atomic")
 
 
+# id of a schema dict -> (that dict, its list shape); the dict is kept so its id is never reused
+_LIST_SHAPES: dict[int, tuple[dict[str, Any], ListShape]] = {}
+
+
 def list_shape(node: SchemaNode | None) -> ListShape:
-    """The list's element relationship, as the API server derives it from the OpenAPI schema."""
+    """The list's element relationship, as the API server derives it from the OpenAPI schema
+    (worked out once per schema: every comparison of a list asks)."""
     if node is None:
         return ATOMIC_LIST
+    known = _LIST_SHAPES.get(id(node.schema))
+    if known is None or known[0] is not node.schema:
+        known = _LIST_SHAPES[id(node.schema)] = (node.schema, _list_shape(node))
+    return known[1]
+
+
+def _list_shape(node: SchemaNode) -> ListShape:
     list_type = node.list_type
     if list_type == "set":
         return ListShape("set")
