@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 
-CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
+CLONE_NEWNS = 0x00020000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 NAMESPACES = ("net", "uts", "ipc", "mnt")  # mnt last: after it, /proc is the pod's (pid: at the fork)
 DEFAULT_IN_COMMAND = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
@@ -58,16 +58,6 @@ def join_namespaces(pid: int) -> None:
     fds = [os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY) for ns in NAMESPACES]
     for fd, ns in zip(fds, NAMESPACES):
         _check(libc.setns(fd, 0), f"setns {ns}")
-        os.close(fd)
-
-
-def pid_namespace_for_children(pid: int) -> None:
-    """The caller's next children are born in the PID namespace of process `pid` (the fork
-    server's call, before it forks a container)."""
-    fd = os.open(f"/proc/{pid}/ns/pid", os.O_RDONLY)
-    try:
-        _check(libc.setns(fd, CLONE_NEWPID), "setns pid")
-    finally:
         os.close(fd)
 
 

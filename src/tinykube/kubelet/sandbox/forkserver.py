@@ -80,7 +80,7 @@ def start(request: dict, fds: list) -> int:
     if request["kind"] == "sandbox":
         pause.pid_namespace_for_next_child()
     else:
-        enter.pid_namespace_for_children(int(request["args"][1]))
+        pause.sandbox_pid_namespace_for_children(int(request["args"][1]))
     try:
         return fork_running(lambda: child_main(request, fds))
     finally:

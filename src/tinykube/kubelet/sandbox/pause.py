@@ -2,9 +2,9 @@
 
 Forked by the fork server (`forkserver.py`) as PID 1 of a new PID namespace, it makes the
 pod's other namespaces and its veth pair (`make_namespaces`), mounts the /proc of its PID
-namespace (`become_init`) and holds them open for the containers to join. It sets the pod's hostname, configures the pod's
-network from the inside (lo and eth0 up, eth0's address, the default route: a few ioctls,
-cheaper than an `ip` process per pod), mounts the pod's memory-backed emptyDirs (tmpfs, so they
+namespace (`become_init`) and holds them open for the containers to join. It also sets the
+pod's hostname, configures the pod's network from the inside (lo and eth0 up, eth0's address,
+the default route: a few ioctls, cheaper than an `ip` process per pod), mounts the pod's memory-backed emptyDirs (tmpfs, so they
 live and die with the pod's mount namespace), reaps the orphans every PID 1 inherits, says
 "ready" on stdout and then waits; SIGTERM ends it, and with it every process of the pod's PID
 namespace.
@@ -124,6 +124,16 @@ def make_namespaces(veth: str, bridge: str) -> None:
 def pid_namespace_for_next_child() -> None:
     """The caller's next child is PID 1 of a new PID namespace (the caller stays where it is)."""
     _check(libc.unshare(CLONE_NEWPID), "unshare PID namespace")
+
+
+def sandbox_pid_namespace_for_children(pid: int) -> None:
+    """The caller's next children are born in the PID namespace of process `pid` (a sandbox's,
+    for a container)."""
+    fd = os.open(f"/proc/{pid}/ns/pid", os.O_RDONLY)
+    try:
+        _check(libc.setns(fd, CLONE_NEWPID), "setns PID namespace")
+    finally:
+        os.close(fd)
 
 
 def own_pid_namespace_for_children(own: int) -> None:
