@@ -254,3 +254,18 @@ def test_equal_sets_encode_alike_and_decode_back():
     one, other = FieldSet(paths), FieldSet(list(reversed(paths)))
     assert one.to_fields_v1() == other.to_fields_v1()
     assert FieldSet.from_fields_v1(one.to_fields_v1()) == one
+
+
+def test_sets_sharing_a_corner_encode_each_their_own_whole():
+    """Subtrees two levels down are remembered by their paths and shared between encodings:
+    each set still gets exactly its own tree, members marked with "." where they have children."""
+    conditions = {"f:conditions": {'k:{"type":"Ready"}': {".": {}, "f:status": {}, "f:type": {}}},
+                  "f:phase": {}}
+    first = {"f:status": {**conditions, "f:podIPs": {".": {}, 'k:{"ip":"10.0.0.1"}': {".": {}, "f:ip": {}}}}}
+    second = {"f:status": {**conditions, "f:podIPs": {".": {}, 'k:{"ip":"10.0.0.2"}': {".": {}, "f:ip": {}}}}}
+    third = {"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+             "f:status": {"f:conditions": conditions["f:conditions"]}}
+    for tree in (first, second, third, first):
+        encoded = FieldSet.from_fields_v1(json.loads(json.dumps(tree))).to_fields_v1()
+        assert json.dumps(encoded) == json.dumps(tree)  # content and key order
+    assert FieldSet.from_fields_v1(first) != FieldSet.from_fields_v1(second)

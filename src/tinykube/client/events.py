@@ -1,14 +1,21 @@
 """Recording events (`kubectl describe` shows them) without slowing the recorder's caller.
 
-As upstream's recorder: calls return at once, a single task writes; a repeat of the same
-event (same object, reason, message, source) within ten minutes bumps `count` and
-`lastTimestamp` of the existing Event instead of creating another; when the backlog is
-full, new events are dropped rather than queued without bound.
+As upstream's recorder: calls return at once and the writing happens in the background; a
+repeat of the same event (same object, reason, message, source) within ten minutes bumps
+`count` and `lastTimestamp` of the existing Event instead of creating another; when the
+backlog is full, new events are dropped rather than queued without bound.
+
+Up to `MAX_IN_FLIGHT` events are written at once (repeats of one event still one after the
+other, so a repeat finds the Event it bumps). One recorder serves every node this server
+simulates, where upstream has one per kubelet: written one by one, waiting for each commit,
+it fell behind a burst of pods and dropped most of their events; written side by side, the
+store commits them together.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -19,6 +26,7 @@ from tinykube.machinery.errors import StatusError
 log = logging.getLogger(__name__)
 
 MAX_QUEUED = 1000  # upstream's maxQueuedEvents
+MAX_IN_FLIGHT = 16  # events being written at once
 AGGREGATE_WINDOW = 600.0  # seconds a repeated event is folded into the previous one
 REMEMBERED = 4096
 
@@ -41,7 +49,8 @@ class EventRecorder:
         self.clock = clock
         self.component = component
         self.host = host
-        self._queue: asyncio.Queue[tuple[Obj, str, str, str, str]] = asyncio.Queue(MAX_QUEUED)
+        self._queue: asyncio.Queue[tuple[Obj, str, str, str, str, str]] = asyncio.Queue(MAX_QUEUED)
+        self._writing: dict[tuple[str, ...], asyncio.Task[None]] = {}  # aggregation key -> its last write
         self._recent: OrderedDict[tuple[str, ...], tuple[str, str, int, float]] = OrderedDict()
         self.dropped = 0
         self._serial = 0
@@ -55,26 +64,48 @@ class EventRecorder:
             self.dropped += 1
 
     async def run(self) -> None:
-        while True:
-            item = await self._queue.get()
-            try:
-                await self._write(*item)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.debug("%s: dropping event: %s", self.component, exc)
+        slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        try:
+            while True:
+                item = await self._queue.get()
+                await slots.acquire()
+                key = _aggregation_key(*item)
+                before = self._writing.get(key)
+                task = asyncio.create_task(self._write_after(before, item, slots))
+                self._writing[key] = task
+                task.add_done_callback(functools.partial(self._written, key))
+        finally:
+            for task in list(self._writing.values()):
+                task.cancel()
 
     async def flush(self) -> None:
         """Wait until every queued event is written (tests)."""
-        while not self._queue.empty():
+        while not self._queue.empty() or self._writing:
             await asyncio.sleep(0.01)
+
+    def _written(self, key: tuple[str, ...], task: asyncio.Task[None]) -> None:
+        if self._writing.get(key) is task:  # no repeat queued behind it
+            del self._writing[key]
+
+    async def _write_after(self, before: asyncio.Task[None] | None, item: tuple[Obj, str, str, str, str, str],
+                           slots: asyncio.Semaphore) -> None:
+        try:
+            if before is not None:
+                await asyncio.wait([before])  # a repeat bumps the Event its predecessor wrote
+            await self._write(*item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.debug("%s: dropping event: %s", self.component, exc)
+        finally:
+            slots.release()
 
     async def _write(self, obj: Obj, event_type: str, reason: str, message: str, field_path: str,
                      host: str) -> None:
         ref = involved_object(obj, field_path)
         namespace = ref.get("namespace") or "default"
         now = self.clock.rfc3339()
-        key = (ref.get("uid", ""), ref.get("name", ""), field_path, event_type, reason, message, host)
+        key = _aggregation_key(obj, event_type, reason, message, field_path, host)
         previous = self._recent.get(key)
         if previous is not None and self.clock.monotonic() - previous[3] < AGGREGATE_WINDOW:
             name, ns, count, _ = previous
@@ -103,3 +134,11 @@ class EventRecorder:
         self._recent.move_to_end(key)
         while len(self._recent) > REMEMBERED:
             self._recent.popitem(last=False)
+
+
+def _aggregation_key(obj: Obj, event_type: str, reason: str, message: str, field_path: str,
+                     host: str) -> tuple[str, ...]:
+    """What makes two events one: the same object (by uid and name), field, type, reason,
+    message and host."""
+    meta = obj.get("metadata") or {}
+    return (meta.get("uid", ""), meta.get("name", ""), field_path, event_type, reason, message, host)

@@ -28,6 +28,7 @@ from tinykube.machinery.fieldsets import (
     FieldSet,
     Path,
     PathElement,
+    PerSchema,
     always_present,
     child_node,
     go_json,
@@ -39,6 +40,7 @@ from tinykube.machinery.fieldsets import (
     make_path,
     object_field_set,
     path_string,
+    per_schema,
 )
 from tinykube.machinery.jsoncopy import json_copy
 from tinykube.machinery.schema import SchemaNode
@@ -262,15 +264,16 @@ def _container(lhs: Any, rhs: Any, node: SchemaNode | None) -> tuple[str, Any]:
     """Whether to descend into two values as a map or a list, or compare them as one leaf;
     for a list, each side's path elements (computed once, for the descent too). Absent and
     null values count as empty containers."""
-    values = [v for v in (lhs, rhs) if v is not _MISSING and v is not None]
-    if not values:
-        return LEAF
-    if all(isinstance(v, dict) for v in values) and any(values) and not is_atomic_map(node):
-        return "map", None
-    if all(isinstance(v, list) for v in values) and any(values):
-        elements = [list_elements(v, node) if isinstance(v, list) else [] for v in (lhs, rhs)]
-        if all(e is not None for e in elements):
-            return "list", elements
+    left = None if lhs is _MISSING else lhs
+    right = None if rhs is _MISSING else rhs
+    if (left is None or isinstance(left, dict)) and (right is None or isinstance(right, dict)):
+        return ("map", None) if (left or right) and not is_atomic_map(node) else LEAF
+    if (left is None or isinstance(left, list)) and (right is None or isinstance(right, list)):
+        if not (left or right):
+            return LEAF
+        elements = [list_elements(left, node) if left is not None else [],
+                    list_elements(right, node) if right is not None else []]
+        return ("list", elements) if elements[0] is not None and elements[1] is not None else LEAF
     return LEAF
 
 
@@ -310,12 +313,28 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 def _compare_maps(left: dict[str, Any], right: dict[str, Any], node: SchemaNode | None, path: Path,
                   acc: dict[str, list[Path]]) -> None:
+    fields = _map_fields(node)
     for key in list(left) + [k for k in right if k not in left]:
         lhs, rhs = left.get(key, _MISSING), right.get(key, _MISSING)
         if _unchanged(lhs, rhs):
             continue  # most of an update: no schema lookups, no path for what did not change
-        sub_node = child_node(node, key)[0]
-        _compare(lhs, rhs, sub_node, path + (PathElement.field(key),), always_present(node, key), acc)
+        known = fields.get(key)
+        if known is None:
+            sub_node, declared = child_node(node, key)
+            known = (sub_node, always_present(node, key), PathElement.field(key))
+            if declared:  # a struct's own field; a free-form map's keys (labels, data) are not kept
+                fields[key] = known
+        sub_node, implied, element = known
+        _compare(lhs, rhs, sub_node, path + (element,), implied, acc)
+
+
+FieldFacts = dict[str, tuple[SchemaNode | None, bool, PathElement]]  # key -> its node, always present, element
+_MAP_FIELDS: PerSchema[FieldFacts] = {}
+
+
+def _map_fields(node: SchemaNode | None) -> FieldFacts:
+    """What comparing a map has asked of its schema per declared field (filled as it goes)."""
+    return {} if node is None else per_schema(_MAP_FIELDS, node, lambda n: {})
 
 
 def _unchanged(lhs: Any, rhs: Any) -> bool:

@@ -26,7 +26,7 @@ import math
 from collections import Counter
 from decimal import Decimal
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, TypeVar
 
 import orjson
 
@@ -351,7 +351,7 @@ class FieldSet:
         if self._encoded is None:
             encoded = _ENCODED.get(self._paths)
             if encoded is None:
-                encoded = orjson.dumps(self._encode(self._tree(), include_self=False))
+                encoded = orjson.dumps(_encode_level(self._paths, 0))
                 _remember(_ENCODED, self._paths, encoded)
                 _remember(_DECODED, encoded, self)
             self._encoded = encoded
@@ -400,18 +400,48 @@ class FieldSet:
             if child.children:
                 yield from self._walk(child, prefix + (pe,))
 
-    def _encode(self, node: _Node, include_self: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if include_self and node.member and node.children:
-            out["."] = {}
-        for pe, child in node.sorted_children():
-            out[pe.serialize()] = self._encode(child, include_self=True)
-        return out
+
+
+def _encode_level(paths: Iterable[Path], depth: int) -> dict[str, Any]:
+    """The FieldsV1 tree below `depth` of paths that share their first `depth` elements.
+
+    Subtrees two levels down (`status.conditions`, `spec.containers`) are remembered by their
+    paths: sets that differ in one corner (a pod's own `podIPs` key) share the rest's encoding.
+    The remembered trees are only ever serialized, never changed."""
+    members: set[PathElement] = set()
+    below: dict[PathElement, list[Path]] = {}
+    for path in paths:
+        pe = path[depth]
+        if len(path) == depth + 1:
+            members.add(pe)
+        else:
+            below.setdefault(pe, []).append(path)
+    out: dict[str, Any] = {}
+    for pe in sorted(members | below.keys(), key=PathElement.sort_key):
+        sub = below.get(pe)
+        if sub is None:
+            out[pe.serialize()] = {}
+            continue
+        child = _subtree(sub, depth + 1)
+        out[pe.serialize()] = {".": {}, **child} if pe in members else child
+    return out
+
+
+def _subtree(paths: list[Path], depth: int) -> dict[str, Any]:
+    if depth != 2:
+        return _encode_level(paths, depth)
+    key = frozenset(paths)
+    known = _SUBTREES.get(key)
+    if known is None:
+        known = _encode_level(paths, depth)
+        _remember(_SUBTREES, key, known)
+    return known
 
 
 _ELEMENTS: dict[tuple, PathElement] = {}  # scalar list keys and set values -> their element
 _DECODED: dict[bytes, FieldSet] = {}  # FieldsV1 JSON -> its set
 _ENCODED: dict[frozenset[Path], bytes] = {}  # a set's paths -> its FieldsV1 JSON
+_SUBTREES: dict[frozenset[Path], dict[str, Any]] = {}  # paths sharing two elements -> their tree below
 _MEMO_LIMIT = 4096
 
 
@@ -455,19 +485,26 @@ class ListShape:
 ATOMIC_LIST = ListShape("atomic")
 
 
-# id of a schema dict -> (that dict, its list shape); the dict is kept so its id is never reused
-_LIST_SHAPES: dict[int, tuple[dict[str, Any], ListShape]] = {}
+T = TypeVar("T")
+# id of a schema dict -> (that dict, what was worked out from it); the dict is kept so its id is never reused
+PerSchema = dict[int, tuple[dict[str, Any], T]]
+
+
+def per_schema(memo: PerSchema[T], node: SchemaNode, work_out: Callable[[SchemaNode], T]) -> T:
+    """`work_out(node)`, remembered in `memo` for as long as the node's schema lives: comparing
+    and merging objects ask the same few questions of each schema on every write."""
+    known = memo.get(id(node.schema))
+    if known is None or known[0] is not node.schema:
+        known = memo[id(node.schema)] = (node.schema, work_out(node))
+    return known[1]
+
+
+_LIST_SHAPES: PerSchema[ListShape] = {}
 
 
 def list_shape(node: SchemaNode | None) -> ListShape:
-    """The list's element relationship, as the API server derives it from the OpenAPI schema
-    (worked out once per schema: every comparison of a list asks)."""
-    if node is None:
-        return ATOMIC_LIST
-    known = _LIST_SHAPES.get(id(node.schema))
-    if known is None or known[0] is not node.schema:
-        known = _LIST_SHAPES[id(node.schema)] = (node.schema, _list_shape(node))
-    return known[1]
+    """The list's element relationship, as the API server derives it from the OpenAPI schema."""
+    return ATOMIC_LIST if node is None else per_schema(_LIST_SHAPES, node, _list_shape)
 
 
 def _list_shape(node: SchemaNode) -> ListShape:
@@ -486,9 +523,12 @@ def _list_shape(node: SchemaNode) -> ListShape:
     return ATOMIC_LIST
 
 
+_ATOMIC_MAPS: PerSchema[bool] = {}
+
+
 def is_atomic_map(node: SchemaNode | None) -> bool:
     """Structs and maps are granular unless marked `x-kubernetes-map-type: atomic`."""
-    return node is not None and node.map_type == "atomic"
+    return node is not None and per_schema(_ATOMIC_MAPS, node, lambda n: n.map_type == "atomic")
 
 
 def child_node(node: SchemaNode | None, key: str) -> tuple[SchemaNode | None, bool]:

@@ -314,8 +314,9 @@ class ObjectRegistry:
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
-        for attempt in range(8):
-            candidate = json_copy(obj)
+        retries = 8 if not meta.get("name") and meta.get("generateName") else 1  # a generated name may collide
+        for attempt in range(retries):
+            candidate = json_copy(obj) if attempt < retries - 1 else obj  # the last try needs no spare copy
             created = await self._create_once(res, namespace, candidate, opts, attempt < 7, track_fields)
             if created is not None:
                 return created
@@ -400,13 +401,17 @@ class ObjectRegistry:
             return json_copy(body)
 
         return await self.guaranteed_update(res, namespace, name, replace, opts, subresource,
-                                            expected_revision=expected)
+                                            expected_revision=expected, reads_current=False)
 
     async def guaranteed_update(self, res: Resource, namespace: str, name: str,
                                 mutate: Callable[[dict[str, Any]], dict[str, Any]],
                                 opts: WriteOptions | None = None, subresource: str = "",
-                                expected_revision: int = 0, operation: str = "Update") -> dict[str, Any]:
-        """Read, mutate, write with compare-and-swap; retry on races unless a revision was demanded."""
+                                expected_revision: int = 0, operation: str = "Update",
+                                reads_current: bool = True) -> dict[str, Any]:
+        """Read, mutate, write with compare-and-swap; retry on races unless a revision was demanded.
+
+        `mutate` gets a private copy of the stored object to change, unless it says it does not
+        read it (`reads_current=False`, a replacement): then it gets the live one."""
         opts = opts or WriteOptions()
         key = self._key(res, namespace, name)
         for _ in range(MAX_CONFLICT_RETRIES):
@@ -416,7 +421,8 @@ class ObjectRegistry:
             current = self._decode(res, kv)
             if expected_revision and expected_revision != kv.mod_revision:
                 raise errors.conflict(res.group, res.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE)
-            new = mutate(self._decode(res, kv))  # decoded again: a private copy, cheaper than copying
+            # decoded again: a private copy, cheaper than copying
+            new = mutate(self._decode(res, kv) if reads_current else current)
             wanted_rv = (new.get("metadata") or {}).get("resourceVersion") or ""
             if wanted_rv and not expected_revision and wanted_rv != current["metadata"]["resourceVersion"]:
                 # a patch that carries a resourceVersion is a precondition too
