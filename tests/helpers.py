@@ -13,10 +13,13 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 from pathlib import Path
 
 import yaml
+
+if TYPE_CHECKING:
+    import httpx
 
 READY_TIMEOUT = 60.0
 # Which kubectl the tests drive (default: the one on PATH); set e.g. to a kubectl 1.31 binary

@@ -50,3 +50,16 @@ def test_v2_writes_only_the_limits_set(tmp_path: Path, limits, written):
     group = ContainerCgroup(Hierarchies(2, base, base), "uid", "c")
     assert group.create(limits) == [str(base / "uid" / "c" / "cgroup.procs")]
     assert files(base / "uid" / "c") == {**before, **written}
+
+
+def test_a_restart_counts_oom_kills_from_what_earlier_runs_left(tmp_path: Path):
+    """A cgroup just made has no OOM kills to read; one a restart finds made keeps its count."""
+    (tmp_path / "mem").mkdir()
+    first = ContainerCgroup(Hierarchies(1, tmp_path / "mem", None), "uid", "c")
+    first.create(Limits(memory_bytes=1 << 20))
+    assert first.new and first.oom_kills_before_start() == 0
+    (tmp_path / "mem" / "uid" / "c" / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
+    assert first.oom_kills() == 2  # what the run's end compares against
+    again = ContainerCgroup(Hierarchies(1, tmp_path / "mem", None), "uid", "c")
+    again.create(Limits(memory_bytes=1 << 20))
+    assert not again.new and again.oom_kills_before_start() == 2

@@ -4,7 +4,6 @@ a network namespace of the test's own, which goes with the child process that ma
 from __future__ import annotations
 
 import os
-import socket
 import struct
 import subprocess
 import sys

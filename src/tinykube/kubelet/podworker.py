@@ -395,7 +395,7 @@ class PodWorker:
         self._event(ctr, "Normal", "Created", f"Created container: {ctr.name}")
         try:
             group, ctr.cgroup_procs = self.isolation.cgroup(self.pod, ctr.spec) if self.isolation else (None, [])
-            ooms = group.oom_kills() if group is not None else 0
+            ooms = group.oom_kills_before_start() if group is not None else 0
             start = self.isolation.enter(ctr.spec, ctr.cgroup_procs) if self.isolation is not None \
                 else procutil.host_start
             try:

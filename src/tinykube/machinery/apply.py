@@ -671,8 +671,11 @@ def reset_fields(subresource: str, ignore_status: bool, *objects: Any) -> FieldS
         tops -= {"metadata", "status", "apiVersion", "kind"}
         return FieldSet(make_path(k) for k in tops)
     if subresource == "" and ignore_status:
-        return FieldSet([make_path("status")])
-    return FieldSet()
+        return _STATUS
+    return _NOTHING
+
+
+_STATUS, _NOTHING = FieldSet([make_path("status")]), FieldSet()
 
 
 def _restore_reset(merged: dict[str, Any], live: dict[str, Any], reset: FieldSet) -> None:
@@ -917,11 +920,11 @@ def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, ma
         _store_managed_fields(new, managed)
         return
     reset = reset_fields(subresource, ignore_status, old or {}, new)
-    reset_tops = {path[0].text for path in reset if len(path) == 1}
+    reset_tops = {path[0].text for path in reset.unordered() if len(path) == 1}
     old_obj, new_obj = _compare_view(old, reset_tops), _compare_view(new, reset_tops)
     entry = ManagedEntry(manager, operation, api_version, FieldSet(), subresource, now)
     # the views leave out the reset top-level fields, so only deeper reset paths remain to drop
-    deeper = FieldSet(path for path in reset if len(path) > 1)
+    deeper = FieldSet(path for path in reset.unordered() if len(path) > 1)
     _record_update(managed, old_obj, new_obj, entry, node, deeper)
     _cap_update_managers(managed)
     _store_managed_fields(new, managed)

@@ -328,6 +328,10 @@ class FieldSet:
     def __repr__(self) -> str:
         return "FieldSet([" + ", ".join(repr(path_string(p)) for p in self) + "])"
 
+    def unordered(self) -> frozenset[Path]:
+        """The paths in no particular order (iterating in upstream's order sorts a tree)."""
+        return self._paths
+
     def recursive_difference(self, other: FieldSet) -> FieldSet:
         """Drop every path that equals, or lies below, a path of `other`."""
         return FieldSet(p for p in self._paths if not any(p[:n] in other._paths for n in range(1, len(p) + 1)))

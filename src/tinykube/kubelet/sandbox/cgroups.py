@@ -93,6 +93,7 @@ class ContainerCgroup:
         self.memory = hierarchies.memory / pod_uid / container
         self.cpu = hierarchies.cpu / pod_uid / container if hierarchies.cpu is not None and hierarchies.version == 1 \
             else None
+        self.new = False  # whether create() made the directories (a restart finds them made)
 
     def create(self, limits: Limits) -> list[str]:
         """Make the directories and write the limits; the `cgroup.procs` files to join.
@@ -101,7 +102,11 @@ class ContainerCgroup:
         container's limits never change, so a restart finds what its first run wrote). Without a
         CPU limit, v1 has no cpu cgroup to make at all: each mkdir there costs the kernel an
         allocation per CPU, and most containers set no limits."""
-        self.memory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.memory.mkdir(parents=True)
+            self.new = True
+        except FileExistsError:
+            self.new = False
         if self.h.version == 2:
             if not (self.memory.parent / "cgroup.subtree_control").read_text().strip():
                 _enable(self.memory.parent, ("memory", "cpu"))
@@ -122,6 +127,11 @@ class ContainerCgroup:
             _write(self.cpu / "cpu.cfs_quota_us", str(limits.cpu_quota_us))
             procs.append(str(self.cpu / "cgroup.procs"))
         return procs
+
+    def oom_kills_before_start(self) -> int:
+        """The count a run starts from: none in a cgroup just made (reading the kernel's
+        counter costs a container start ~0.1 ms), else what earlier runs left."""
+        return 0 if self.new else self.oom_kills()
 
     def oom_kills(self) -> int:
         """How many processes the OOM killer has killed in this cgroup so far."""
