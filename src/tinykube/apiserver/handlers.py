@@ -337,7 +337,7 @@ class ResourceHandlers:
         self._check_kind(target, obj)
         opts = write_options(request.query_params, request.headers.get("user-agent", ""), "unknown")
         warnings = self._check_fields(target, obj, opts, "yaml" in content_type)
-        created = await self.registry.create(target.res, target.namespace, obj, opts)
+        created = await self.registry.create(target.res, target.namespace, obj, opts, body_is_private=True)
         return self.respond_object_or_table(request, target, created, 201, warnings)
 
     async def update(self, request: Request, target: Target) -> Response:

@@ -28,7 +28,6 @@ from tinykube.machinery.fieldsets import (
     FieldSet,
     Path,
     PathElement,
-    PerSchema,
     always_present,
     child_node,
     go_json,
@@ -40,10 +39,9 @@ from tinykube.machinery.fieldsets import (
     make_path,
     object_field_set,
     path_string,
-    per_schema,
 )
 from tinykube.machinery.jsoncopy import json_copy
-from tinykube.machinery.schema import SchemaNode
+from tinykube.machinery.schema import PerSchema, SchemaNode, per_schema
 
 APPLY = "Apply"
 UPDATE = "Update"

@@ -26,11 +26,11 @@ import math
 from collections import Counter
 from decimal import Decimal
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, TypeVar
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple
 
 import orjson
 
-from tinykube.machinery.schema import SchemaNode, definitions, ref_name
+from tinykube.machinery.schema import PerSchema, SchemaNode, definitions, per_schema, ref_name
 
 FIELD, KEY, VALUE, INDEX = "f", "k", "v", "i"
 _KIND_ORDER = {FIELD: 0, KEY: 1, VALUE: 2, INDEX: 3}
@@ -487,20 +487,6 @@ class ListShape:
 
 
 ATOMIC_LIST = ListShape("atomic")
-
-
-T = TypeVar("T")
-# id of a schema dict -> (that dict, what was worked out from it); the dict is kept so its id is never reused
-PerSchema = dict[int, tuple[dict[str, Any], T]]
-
-
-def per_schema(memo: PerSchema[T], node: SchemaNode, work_out: Callable[[SchemaNode], T]) -> T:
-    """`work_out(node)`, remembered in `memo` for as long as the node's schema lives: comparing
-    and merging objects ask the same few questions of each schema on every write."""
-    known = memo.get(id(node.schema))
-    if known is None or known[0] is not node.schema:
-        known = memo[id(node.schema)] = (node.schema, work_out(node))
-    return known[1]
 
 
 _LIST_SHAPES: PerSchema[ListShape] = {}

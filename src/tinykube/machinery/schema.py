@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 from importlib import resources as importlib_resources
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import orjson
 
@@ -210,3 +210,17 @@ class SchemaNode:
     @property
     def description(self) -> str:
         return self._resolved().schema.get("description", "")
+
+
+T = TypeVar("T")
+# id of a schema dict -> (that dict, what was worked out from it); the dict is kept so its id is never reused
+PerSchema = dict[int, tuple[dict[str, Any], T]]
+
+
+def per_schema(memo: PerSchema[T], node: SchemaNode, work_out: Callable[[SchemaNode], T]) -> T:
+    """`work_out(node)`, remembered in `memo` for as long as the node's schema lives: comparing
+    and checking request bodies ask the same few questions of each schema on every write."""
+    known = memo.get(id(node.schema))
+    if known is None or known[0] is not node.schema:
+        known = memo[id(node.schema)] = (node.schema, work_out(node))
+    return known[1]

@@ -11,9 +11,9 @@ the Go type of the target.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from tinykube.machinery.schema import SchemaNode, ref_name
+from tinykube.machinery.schema import PerSchema, SchemaNode, per_schema, ref_name
 
 # types with their own JSON decoding (int-or-string, quantities, times, raw JSON): not checked
 _CUSTOM_DECODING = ("IntOrString", "Quantity", "Time", "MicroTime", "RawExtension", "JSON", "FieldsV1")
@@ -71,10 +71,10 @@ def first_type_error(obj: Any, node: SchemaNode | None) -> str | None:
     if node is None:
         return None
     root = _definition(node).rsplit(".", 1)[-1]
-    return _walk(obj, node, [], root)
+    return _walk(obj, node, (), root)
 
 
-def _mismatch(value: Any, path: list[str], struct: str, node: SchemaNode) -> str:
+def _mismatch(value: Any, path: tuple[str, ...], struct: str, node: SchemaNode) -> str:
     kind = _json_kind(value)
     if kind == "number" and isinstance(value, float):
         kind = f"number {value:g}" if value != int(value) else f"number {value}"
@@ -83,47 +83,66 @@ def _mismatch(value: Any, path: list[str], struct: str, node: SchemaNode) -> str
     return f"json: cannot unmarshal {kind} into Go struct field {struct}.{'.'.join(path)} of type {_go_type(node)}"
 
 
-def _walk(value: Any, node: SchemaNode | None, path: list[str], struct: str) -> str | None:
-    if node is None or value is None or _custom(node):
-        return None
-    types = node.types
+class _Check(NamedTuple):
+    """What checking a value against one schema needs: its shape (`custom` values decode their
+    own way and are not checked), and for a struct its Go name."""
+
+    shape: str  # custom, array, map, object, string, boolean, integer, number, any
+    struct: str = ""
+
+
+def _work_out_check(node: SchemaNode) -> _Check:
+    if _custom(node):
+        return _Check("custom")
     if node.is_array:
-        if not isinstance(value, list):
-            return _mismatch(value, path, struct, node)
-        items = node.items()
-        for item in value:
-            found = _walk(item, items, path, struct)
-            if found:
-                return found
-        return None
+        return _Check("array")
     if node.is_map:
-        if not isinstance(value, dict):
-            return _mismatch(value, path, struct, node)
-        values = node.map_values()
-        for item in value.values():
-            found = _walk(item, values, path, struct)
-            if found:
-                return found
-        return None
+        return _Check("map")
     if node.is_object:
+        return _Check("object", _definition(node).rsplit(".", 1)[-1])
+    types = node.types
+    for scalar in ("string", "boolean", "integer", "number"):
+        if scalar in types:
+            return _Check(scalar)
+    return _Check("any")
+
+
+_CHECKS: PerSchema[_Check] = {}
+_SCALAR_OK = {
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+}
+
+
+def _walk(value: Any, node: SchemaNode | None, path: tuple[str, ...], struct: str) -> str | None:
+    """The first mismatch below `value` (every request body is walked: each schema's part of
+    the answer is worked out once)."""
+    if node is None or value is None:
+        return None
+    check = per_schema(_CHECKS, node, _work_out_check)
+    shape = check.shape
+    if shape == "object":
         if not isinstance(value, dict):
             return _mismatch(value, path, struct, node)
-        inner = _definition(node).rsplit(".", 1)[-1] or struct
+        inner = check.struct or struct
+        fields = node.fields()
         for key, item in value.items():
-            field = node.field(key)
+            field = fields.get(key)
             if field is not None:
-                found = _walk(item, field, path + [key], inner)
+                found = _walk(item, field, path + (key,), inner)
                 if found:
                     return found
         return None
-    if "string" in types:
-        ok = isinstance(value, str)
-    elif "boolean" in types:
-        ok = isinstance(value, bool)
-    elif "integer" in types:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif "number" in types:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    else:
-        ok = True
-    return None if ok else _mismatch(value, path, struct, node)
+    if shape == "array" or shape == "map":
+        if not isinstance(value, list if shape == "array" else dict):
+            return _mismatch(value, path, struct, node)
+        inner_node = node.items() if shape == "array" else node.map_values()
+        for item in (value if shape == "array" else value.values()):
+            found = _walk(item, inner_node, path, struct)
+            if found:
+                return found
+        return None
+    ok = _SCALAR_OK.get(shape)
+    return None if ok is None or ok(value) else _mismatch(value, path, struct, node)

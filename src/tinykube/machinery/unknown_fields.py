@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from tinykube.machinery.schema import SchemaNode
+from tinykube.machinery.schema import PerSchema, SchemaNode, per_schema
 
 # sigs.k8s.io/json stops collecting strict errors after this many.
 MAX_STRICT_ERRORS = 100
@@ -113,6 +113,49 @@ def _walk(value: Any, node: SchemaNode | None, path: str, out: _Collector, *,
             _walk(sub, items, f"{path}[{index}]", out, sort_keys=sort_keys)
 
 
+class _Shape(NamedTuple):
+    opaque: bool  # preserves unknown fields: nothing inside is checked
+    kind: str  # map, object, array or other
+
+
+def _work_out_shape(node: SchemaNode) -> _Shape:
+    if node.preserves_unknown_fields:
+        return _Shape(True, "other")
+    return _Shape(False, "map" if node.is_map else "object" if node.is_object else
+                  "array" if node.is_array else "other")
+
+
+_SHAPES: PerSchema[_Shape] = {}
+
+
+def _any_unknown(value: Any, node: SchemaNode | None, top: bool = False) -> bool:
+    """Whether a decoded object (plain dicts: no duplicate keys) has a field its schema does
+    not declare; builds no paths, so a clean body is told quickly."""
+    if node is None or value is None:
+        return False
+    shape = per_schema(_SHAPES, node, _work_out_shape)
+    if shape.opaque:
+        return False
+    if isinstance(value, dict):
+        if shape.kind == "map":
+            values = node.map_values()
+            return any(_any_unknown(sub, values) for sub in value.values())
+        if shape.kind == "object":
+            fields = node.fields()
+            for key, sub in value.items():
+                field_node = fields.get(key)
+                if field_node is None:
+                    if not (top and key in _TOP_LEVEL_KNOWN):
+                        return True
+                elif _any_unknown(sub, field_node):
+                    return True
+        return False
+    if isinstance(value, list) and shape.kind == "array":
+        items = node.items()
+        return any(_any_unknown(sub, items) for sub in value)
+    return False
+
+
 def find_unknown_fields(obj: dict[str, Any], node: SchemaNode, *,
                         sort_keys: bool = False) -> list[str]:
     """Dotted paths of the fields of `obj` its schema does not declare, in document order.
@@ -120,6 +163,8 @@ def find_unknown_fields(obj: dict[str, Any], node: SchemaNode, *,
     Descends into objects, arrays (`containers[0]`) and maps (`labels.app`), but not into
     free-form values nor into the unknown fields themselves. Top-level apiVersion/kind are known.
     """
+    if not _any_unknown(obj, node, top=True):
+        return []  # every request body is checked; almost all are clean
     out = _Collector()
     _walk(obj, node, "", out, sort_keys=sort_keys, top=True)
     return out.unknown
@@ -130,6 +175,8 @@ def prune_unknown_fields(obj: dict[str, Any], node: SchemaNode) -> list[str]:
 
     What upstream does for fieldValidation=Ignore/Warn: unknown fields are dropped, not stored.
     """
+    if not _any_unknown(obj, node, top=True):
+        return []
     out = _Collector(prune=True)
     _walk(obj, node, "", out, sort_keys=False, top=True)
     return out.unknown

@@ -300,9 +300,12 @@ class ObjectRegistry:
     # ------------------------------------------------------------------ create
 
     async def create(self, res: Resource, namespace: str, body: dict[str, Any],
-                     opts: WriteOptions | None = None, track_fields: bool = True) -> dict[str, Any]:
+                     opts: WriteOptions | None = None, track_fields: bool = True,
+                     body_is_private: bool = False) -> dict[str, Any]:
+        """Create `body` (copied first, unless the caller hands over a body nobody else holds,
+        as a request's decoded one)."""
         opts = opts or WriteOptions()
-        obj = json_copy(body)
+        obj = body if body_is_private else json_copy(body)
         meta = obj.get("metadata")
         if not isinstance(meta, dict):
             meta = obj["metadata"] = {}
