@@ -191,6 +191,8 @@ async def serve(config: ServerConfig) -> int:
     # token, and the websockets library refuses the handshake over it
     uv_config = uvicorn.Config(api.app, host=config.bind_address, port=config.port, log_level="warning",
                                ws="wsproto", access_log=False, lifespan="off", timeout_graceful_shutdown=2,
+                               proxy_headers=False,  # no proxy in front: a client cannot say who it is
+                               interface="asgi3",
                                timeout_keep_alive=75, ssl_certfile=str(tls.serving_cert),
                                ssl_keyfile=str(tls.serving_key), ssl_cert_reqs=ssl.CERT_OPTIONAL,
                                ssl_ca_certs=str(tls.ca_cert),

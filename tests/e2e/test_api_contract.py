@@ -163,3 +163,11 @@ def test_discovery_aggregated_and_legacy(cluster: Cluster) -> None:
         assert pods["shortNames"] == ["po"] and pods["namespaced"] is True
         assert c.get("/apis/batch/v1").json()["groupVersion"] == "batch/v1"
         assert c.get("/apis/nope/v1").status_code == 404
+
+
+def test_a_method_the_api_does_not_serve_is_refused_with_the_ones_it_does(cluster: Cluster, ns: str) -> None:
+    with cluster.http() as c:
+        refused = c.request("OPTIONS", f"/api/v1/namespaces/{ns}/pods")
+        assert refused.status_code == 405
+        assert refused.headers["allow"] == "GET, POST, PUT, PATCH, DELETE, HEAD"
+        assert c.get(f"/api/v1/namespaces/{ns}/pods").json()["kind"] == "PodList"

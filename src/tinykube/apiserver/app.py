@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from tinykube.apiserver import discovery, negotiation, watch_ws
@@ -33,6 +32,7 @@ from tinykube.ui.routes import UIRoutes
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = ("/livez", "/readyz", "/healthz", "/version")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
 
 def status_response(exc: StatusError) -> Response:
@@ -55,15 +55,27 @@ class APIServer:
         self.metrics: ClusterMetrics | None = None  # set once the components' caches exist
         self.ui = UIRoutes()
         self.ca_pem = b""  # the cluster CA, served unauthenticated at /cacerts (joiners pin its hash)
-        self.app = Starlette(routes=[
-            Route("/{path:path}", self.dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
-            WebSocketRoute("/{path:path}", self.dispatch_websocket),
-        ])
 
     # ------------------------------------------------------------------ entry
 
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI application. Every path comes here and is routed by `route` (a router with one
+        catch-all route and its middleware cost each request ~50 us and added nothing): HTTP
+        requests to `dispatch`, WebSocket upgrades to `dispatch_websocket`. An exception that
+        escapes reaches uvicorn, which answers 500 if nothing was sent yet and logs it."""
+        kind = scope["type"]
+        if kind == "http":
+            request = Request(scope, receive, send)
+            if request.method not in METHODS:
+                response: Response = PlainTextResponse("Method Not Allowed", 405, {"Allow": ", ".join(METHODS)})
+            else:
+                response = await self.dispatch(request)
+            await response(scope, receive, send)
+        elif kind == "websocket":
+            await self.dispatch_websocket(WebSocket(scope, receive, send))
+
     async def dispatch(self, request: Request) -> Response:
-        path = "/" + request.path_params.get("path", "")
+        path = request.scope["path"]
         try:
             if path == "/cacerts" and self.ca_pem:
                 return Response(self.ca_pem, media_type="text/plain")
@@ -87,7 +99,7 @@ class APIServer:
         (`watch_ws.py`, what the web view uses: browsers cap HTTP connections per host)."""
         from tinykube.apiserver.streams import STREAM_SUBRESOURCES, deny
 
-        path = "/" + ws.path_params.get("path", "")
+        path = ws.scope["path"]
         parts = [p for p in path.split("/") if p]
         stream = len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "pods" \
             and parts[6] in STREAM_SUBRESOURCES and self.handlers.streams is not None
