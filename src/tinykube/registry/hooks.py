@@ -19,6 +19,9 @@ def kind_hooks(clock: Clock, services: Any = None) -> Hooks:
     def apply_defaults(res: Resource, obj: dict[str, Any]) -> None:
         kinds.apply_defaults(res.group, res.kind, obj)
 
+    def apply_status_defaults(res: Resource, obj: dict[str, Any]) -> None:
+        kinds.apply_status_defaults(res.group, res.kind, obj)
+
     def validate(res: Resource, obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
         return kinds.validate(res.group, res.kind, obj, old)
 
@@ -39,5 +42,5 @@ def kind_hooks(clock: Clock, services: Any = None) -> Hooks:
             return None
         return services.allocate(obj, old)
 
-    return Hooks(apply_defaults=apply_defaults, validate=validate, validate_status=validate_status,
-                 track_fields=track_fields, allocate=allocate)
+    return Hooks(apply_defaults=apply_defaults, apply_status_defaults=apply_status_defaults, validate=validate,
+                 validate_status=validate_status, track_fields=track_fields, allocate=allocate)

@@ -115,10 +115,14 @@ def prepare_for_finalize(new: dict[str, Any], old: dict[str, Any]) -> None:
 
 
 def prepare_for_status_update(res: Resource, new: dict[str, Any], old: dict[str, Any]) -> None:
-    """A write to /status: only status changes; metadata a controller must not touch stays."""
+    """A write to /status: only status changes; metadata a controller must not touch stays.
+
+    `old` is the write's own decoding of the stored object, dropped after the write: its spec
+    (and whatever else a status write keeps) is taken as it is, only its metadata is copied."""
     status = new.get("status")
     meta = new["metadata"]
-    result = json_copy(old)
+    result = {key: value for key, value in old.items() if key != "status"}
+    result["metadata"] = json_copy({key: value for key, value in old["metadata"].items() if key != "managedFields"})
     result["metadata"]["managedFields"] = meta.get("managedFields", old["metadata"].get("managedFields"))
     result["metadata"]["resourceVersion"] = meta.get("resourceVersion", "")
     if status is None:

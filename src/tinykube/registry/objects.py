@@ -82,6 +82,7 @@ class Hooks:
     """Per-kind behaviour plugged in by the server: defaults, validation, managed fields."""
 
     apply_defaults: Callable[[Resource, dict[str, Any]], None] = lambda res, obj: None
+    apply_status_defaults: Callable[[Resource, dict[str, Any]], None] = lambda res, obj: None
     validate: Callable[[Resource, dict[str, Any], dict[str, Any] | None], list[Cause]] = lambda res, obj, old: []
     validate_status: Callable[[Resource, dict[str, Any], dict[str, Any]], list[Cause]] = lambda res, obj, old: []
     track_fields: Callable[[Resource, dict[str, Any] | None, dict[str, Any], str, str, str], None] = \
@@ -511,7 +512,7 @@ class ObjectRegistry:
             causes = []
         elif subresource == "status":
             lifecycle.prepare_for_status_update(res, new, current)
-            self.hooks.apply_defaults(res, new)
+            self.hooks.apply_status_defaults(res, new)
             causes = self.hooks.validate_status(res, new, current)
         else:
             self.hooks.apply_defaults(res, new)  # before comparing specs: omitted defaults are no change

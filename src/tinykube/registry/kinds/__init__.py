@@ -100,12 +100,28 @@ STATUS_VALIDATORS: dict[tuple[str, str], StatusValidator] = {
 }
 
 
+# Kinds whose defaults are all outside `status` (in the spec, a template, metadata). A write to
+# /status takes everything but the status from the stored object, which was defaulted when it
+# was written, so defaulting it again only costs: a pod's spec, walked on each of the kubelet's
+# status writes.
+NO_STATUS_DEFAULTS = frozenset({
+    ("", "Pod"), ("", "ReplicationController"), ("apps", "Deployment"), ("apps", "ReplicaSet"),
+    ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("batch", "Job"), ("batch", "CronJob"),
+})
+
+
 def apply_defaults(group: str, kind: str, obj: dict) -> None:
     """Fill in upstream's defaults for this kind, in place (idempotent)."""
     defaulter = DEFAULTERS.get((group, kind))
     if defaulter is not None:
         with _decodable(kind, obj):
             defaulter(obj)
+
+
+def apply_status_defaults(group: str, kind: str, obj: dict) -> None:
+    """Defaults for an object written through /status (see NO_STATUS_DEFAULTS)."""
+    if (group, kind) not in NO_STATUS_DEFAULTS:
+        apply_defaults(group, kind, obj)
 
 
 def validate(group: str, kind: str, obj: dict, old: dict | None) -> list[Cause]:
