@@ -38,6 +38,7 @@ from tinykube.storage.interface import (
 
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's: no vowels, no confusable digits
 MAX_CONFLICT_RETRIES = 16
+WATCHED_MEMO = 256  # recent changes kept decoded for their other watchers
 NAMESPACE_RESOURCE = RESOURCE_INDEX.lookup("", "v1", "namespaces")
 
 
@@ -190,6 +191,9 @@ class ObjectRegistry:
         self.clock = clock
         self.hooks = hooks or Hooks()
         self.admission = admission or AdmissionChain()
+        # (group, version, resource, key, revision) -> the change as watchers of that version see
+        # it, decoded once for all of them
+        self._watched: dict[tuple[str, str, str, str, int], dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -736,15 +740,26 @@ class ObjectRegistry:
         finally:
             watcher.close()
 
+    def _decode_watched(self, res: Resource, kv: Any) -> dict[str, Any]:
+        """A change decoded once for every watcher of it (the informers, `kubectl get -w`, a
+        watching client): they only read what a watch hands them, as informer caches are read."""
+        memo_key = (res.group, res.version, res.plural, kv.key, kv.mod_revision)
+        obj = self._watched.get(memo_key)
+        if obj is None:
+            obj = self._watched[memo_key] = self._decode(res, kv)
+            if len(self._watched) > WATCHED_MEMO:
+                del self._watched[next(iter(self._watched))]  # the oldest: its watchers have it
+        return obj
+
     def _filter_event(self, res: Resource, event: Event, selector: Selector) -> tuple[str, dict[str, Any]] | None:
         if event.type == "DELETE":
-            obj = self._decode(res, event.kv)
+            obj = self._decode_watched(res, event.kv)
             return ("DELETED", obj) if selector.empty or selector.matches(obj) else None
-        obj = self._decode(res, event.kv)
+        obj = self._decode_watched(res, event.kv)
         if selector.empty:
             return ("ADDED" if event.prev is None else "MODIFIED", obj)
         now = selector.matches(obj)
-        before = event.prev is not None and selector.matches(self._decode(res, event.prev))
+        before = event.prev is not None and selector.matches(self._decode_watched(res, event.prev))
         if now and before:
             return "MODIFIED", obj
         if now:
