@@ -6,6 +6,7 @@ machinery.selectors; the small checks only pod specs and services need live here
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any
@@ -215,10 +216,20 @@ def local_non_reserved_path(errs: FieldErrors, value: str, path: str) -> None:
 
 
 def ip_address(errs: FieldErrors, value: str, path: str) -> None:
+    if not (_is_ip_text(value) if isinstance(value, str) else _is_ip(value)):
+        errs.invalid(path, value, IP_MESSAGE)
+
+
+def _is_ip(value: Any) -> bool:
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        errs.invalid(path, value, IP_MESSAGE)
+        return False
+    return True
+
+
+# every status write of a pod names its address (and its node's) again
+_is_ip_text = functools.lru_cache(maxsize=16384)(_is_ip)
 
 
 def cidr(errs: FieldErrors, value: str, path: str) -> None:
