@@ -92,3 +92,19 @@ def test_no_more_writes_than_the_limit_are_in_flight(tmp_path: Path, monkeypatch
     items, _ = asyncio.run(recorded(tmp_path, burst))
     assert len(items) == 40
     assert peak == in_flight
+
+
+def test_a_busy_object_gets_nine_events_and_a_combined_one_and_the_rest_are_filtered(tmp_path: Path) -> None:
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+          "metadata": {"name": "web-abc", "namespace": "default", "uid": "rs-uid"}}
+
+    def scale_up(recorder: EventRecorder) -> None:
+        for i in range(30):
+            recorder.event(rs, "Normal", "SuccessfulCreate", f"Created pod: web-abc-{i:02d}")
+    items, recorder = asyncio.run(recorded(tmp_path, scale_up))
+    by_message = {e["message"]: e["count"] for e in items}
+    assert {m: c for m, c in by_message.items() if not m.startswith("(combined")} == \
+        {f"Created pod: web-abc-{i:02d}": 1 for i in range(9)}
+    # the 10th..25th fold into one event, which shows the latest message; 26th..30th are dropped
+    assert by_message["(combined from similar events): Created pod: web-abc-24"] == 16
+    assert len(items) == 10 and recorder.filtered == 5

@@ -2,8 +2,9 @@
 
 As upstream's recorder: calls return at once and the writing happens in the background; a
 repeat of the same event (same object, reason, message, source) within ten minutes bumps
-`count` and `lastTimestamp` of the existing Event instead of creating another; when the
-backlog is full, new events are dropped rather than queued without bound.
+`count` and `lastTimestamp` of the existing Event instead of creating another; similar events
+are combined and a source's events about one object are rate-limited (`eventcorrelation.py`);
+when the backlog is full, new events are dropped rather than queued without bound.
 
 Up to `MAX_IN_FLIGHT` events are written at once (repeats of one event still one after the
 other, so a repeat finds the Event it bumps). One recorder serves every node this server
@@ -18,9 +19,10 @@ import asyncio
 import functools
 import logging
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
 from tinykube.client.api import EVENTS, Client, Obj
+from tinykube.client.eventcorrelation import EventCorrelator
 from tinykube.machinery.errors import StatusError
 
 log = logging.getLogger(__name__)
@@ -49,17 +51,25 @@ class EventRecorder:
         self.clock = clock
         self.component = component
         self.host = host
-        self._queue: asyncio.Queue[tuple[Obj, str, str, str, str, str]] = asyncio.Queue(MAX_QUEUED)
-        self._writing: dict[tuple[str, ...], asyncio.Task[None]] = {}  # aggregation key -> its last write
+        self.correlator = EventCorrelator(clock.monotonic)
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue(MAX_QUEUED)
+        self._writing: dict[tuple[str, ...], asyncio.Task[None]] = {}  # event identity -> its last write
         self._recent: OrderedDict[tuple[str, ...], tuple[str, str, int, float]] = OrderedDict()
-        self.dropped = 0
+        self.dropped = 0  # the backlog was full
+        self.filtered = 0  # the spam filter said no
         self._serial = 0
 
     def event(self, obj: Obj, event_type: str, reason: str, message: str, field_path: str = "",
               host: str = "") -> None:
         """Record `reason: message` about `obj` (type Normal or Warning); never blocks."""
+        host = host or self.host
+        ref = involved_object(obj, field_path)
+        correlated = self.correlator.correlate((self.component, host), ref, event_type, reason, message)
+        if correlated is None:
+            self.filtered += 1
+            return
         try:
-            self._queue.put_nowait((obj, event_type, reason, message, field_path or "", host or self.host))
+            self._queue.put_nowait(_Item(ref, event_type, reason, correlated.message, host, correlated.key))
         except asyncio.QueueFull:
             self.dropped += 1
 
@@ -69,11 +79,10 @@ class EventRecorder:
             while True:
                 item = await self._queue.get()
                 await slots.acquire()
-                key = _aggregation_key(*item)
-                before = self._writing.get(key)
+                before = self._writing.get(item.key)
                 task = asyncio.create_task(self._write_after(before, item, slots))
-                self._writing[key] = task
-                task.add_done_callback(functools.partial(self._written, key))
+                self._writing[item.key] = task
+                task.add_done_callback(functools.partial(self._written, item.key))
         finally:
             for task in list(self._writing.values()):
                 task.cancel()
@@ -87,12 +96,11 @@ class EventRecorder:
         if self._writing.get(key) is task:  # no repeat queued behind it
             del self._writing[key]
 
-    async def _write_after(self, before: asyncio.Task[None] | None, item: tuple[Obj, str, str, str, str, str],
-                           slots: asyncio.Semaphore) -> None:
+    async def _write_after(self, before: asyncio.Task[None] | None, item: _Item, slots: asyncio.Semaphore) -> None:
         try:
             if before is not None:
                 await asyncio.wait([before])  # a repeat bumps the Event its predecessor wrote
-            await self._write(*item)
+            await self._write(item)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -100,32 +108,31 @@ class EventRecorder:
         finally:
             slots.release()
 
-    async def _write(self, obj: Obj, event_type: str, reason: str, message: str, field_path: str,
-                     host: str) -> None:
-        ref = involved_object(obj, field_path)
+    async def _write(self, item: _Item) -> None:
+        ref, key = item.ref, item.key
         namespace = ref.get("namespace") or "default"
         now = self.clock.rfc3339()
-        key = _aggregation_key(obj, event_type, reason, message, field_path, host)
         previous = self._recent.get(key)
         if previous is not None and self.clock.monotonic() - previous[3] < AGGREGATE_WINDOW:
             name, ns, count, _ = previous
             try:
-                await self.client.patch(EVENTS, name, {"count": count + 1, "lastTimestamp": now}, ns)
+                await self.client.patch(EVENTS, name, {"count": count + 1, "lastTimestamp": now,
+                                                       "message": item.message}, ns)
                 self._remember(key, (name, ns, count + 1, self.clock.monotonic()))
                 return
             except StatusError as exc:
                 if exc.code != 404:
                     raise
         source = {"component": self.component}
-        if host:
-            source["host"] = host
+        if item.host:
+            source["host"] = item.host
         self._serial += 1  # distinct names even when the clock stands still (a frozen test clock)
         stamp = format(int(self.clock.time() * 1e9) + self._serial, "x")
         body = {"apiVersion": "v1", "kind": "Event",
                 "metadata": {"name": f"{ref['name']}.{stamp}", "namespace": namespace},
-                "involvedObject": ref, "reason": reason, "message": message, "source": source,
-                "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": event_type,
-                "eventTime": None, "reportingComponent": self.component, "reportingInstance": host}
+                "involvedObject": ref, "reason": item.reason, "message": item.message, "source": source,
+                "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": item.event_type,
+                "eventTime": None, "reportingComponent": self.component, "reportingInstance": item.host}
         created = await self.client.create(EVENTS, body, namespace)
         self._remember(key, (created["metadata"]["name"], namespace, 1, self.clock.monotonic()))
 
@@ -136,9 +143,13 @@ class EventRecorder:
             self._recent.popitem(last=False)
 
 
-def _aggregation_key(obj: Obj, event_type: str, reason: str, message: str, field_path: str,
-                     host: str) -> tuple[str, ...]:
-    """What makes two events one: the same object (by uid and name), field, type, reason,
-    message and host."""
-    meta = obj.get("metadata") or {}
-    return (meta.get("uid", ""), meta.get("name", ""), field_path, event_type, reason, message, host)
+class _Item(NamedTuple):
+    """A queued event: about what, what it says, from which host, and its identity (what its
+    repeats are counted under)."""
+
+    ref: Obj
+    event_type: str
+    reason: str
+    message: str
+    host: str
+    key: tuple[str, ...]
