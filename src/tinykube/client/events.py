@@ -22,14 +22,13 @@ from collections import OrderedDict
 from typing import Any, NamedTuple
 
 from tinykube.client.api import EVENTS, Client, Obj
-from tinykube.client.eventcorrelation import EventCorrelator
+from tinykube.client.eventcorrelation import AGGREGATE_INTERVAL, EventCorrelator
 from tinykube.machinery.errors import StatusError
 
 log = logging.getLogger(__name__)
 
 MAX_QUEUED = 1000  # upstream's maxQueuedEvents
 MAX_IN_FLIGHT = 16  # events being written at once
-AGGREGATE_WINDOW = 600.0  # seconds a repeated event is folded into the previous one
 REMEMBERED = 4096
 
 
@@ -113,7 +112,7 @@ class EventRecorder:
         namespace = ref.get("namespace") or "default"
         now = self.clock.rfc3339()
         previous = self._recent.get(key)
-        if previous is not None and self.clock.monotonic() - previous[3] < AGGREGATE_WINDOW:
+        if previous is not None and self.clock.monotonic() - previous[3] < AGGREGATE_INTERVAL:
             name, ns, count, _ = previous
             try:
                 await self.client.patch(EVENTS, name, {"count": count + 1, "lastTimestamp": now,

@@ -405,7 +405,6 @@ class FieldSet:
                 yield from self._walk(child, prefix + (pe,))
 
 
-
 def _encode_level(paths: Iterable[Path], depth: int) -> dict[str, Any]:
     """The FieldsV1 tree below `depth` of paths that share their first `depth` elements.
 
@@ -532,24 +531,13 @@ def child_node(node: SchemaNode | None, key: str) -> tuple[SchemaNode | None, bo
     return node.map_values(), False
 
 
-# (id of a schema dict, key) -> (that dict, answer); the dict is kept so its id is never reused
-_ALWAYS_PRESENT: dict[tuple[int, str], tuple[dict[str, Any], bool]] = {}
-
-
 def always_present(parent: SchemaNode | None, key: str) -> bool:
     """Whether a declared field exists even when unset, as in Go's typed objects: nested
     (non-pointer) structs and required fields are never "added" or "removed" themselves,
-    only their contents are. Free-form maps and optional lists are."""
+    only their contents are. Free-form maps and optional lists are. (Comparing objects asks
+    this once per schema and declared field: see apply's `_map_fields`.)"""
     if parent is None:
         return False
-    cache_key = (id(parent.schema), key)
-    known = _ALWAYS_PRESENT.get(cache_key)
-    if known is None or known[0] is not parent.schema:
-        known = _ALWAYS_PRESENT[cache_key] = (parent.schema, _always_present(parent, key))
-    return known[1]
-
-
-def _always_present(parent: SchemaNode, key: str) -> bool:
     sub = parent.field(key)
     if sub is None:
         return False
