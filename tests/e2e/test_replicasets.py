@@ -163,3 +163,28 @@ def test_ready_pods_count_as_available_only_after_min_ready_seconds(rc_cluster: 
     assert not ready.get("availableReplicas")  # ready for less than 8 s
     wait_until(lambda: status().get("availableReplicas") == 2, 30, 0.2)
     assert status()["readyReplicas"] == 2
+
+
+def test_a_busy_replicaset_gets_its_events_combined_and_capped_as_upstream(rc_cluster: Cluster, rns: str):
+    """client-go's correlator: nine SuccessfulCreate events apart, the rest of a 25-event burst
+    combined into one counted Event, the 26th and later about the same ReplicaSet dropped."""
+    c = rc_cluster
+    c.kubectl("apply", "-n", rns, "-f", "-", input=replicaset("busy", replicas=30))
+    wait_until(lambda: len(live(pods(c, rns, "app=busy"))) == 30, 60, 0.3)
+
+    def created_events() -> list[dict]:
+        out = c.kubectl("get", "events", "-n", rns, "-o", "json",
+                        "--field-selector", "involvedObject.name=busy,reason=SuccessfulCreate").stdout
+        return json.loads(out)["items"]
+
+    def all_25_recorded() -> list[dict] | None:
+        events = created_events()
+        return events if sum(e.get("count", 1) for e in events) == 25 else None
+
+    events = wait_until(all_25_recorded, 30, 0.3)
+    combined = [e for e in events if e["message"].startswith("(combined from similar events): Created pod: busy-")]
+    assert len(combined) == 1 and combined[0]["count"] == 16
+    apart = [e for e in events if e not in combined]
+    assert len(apart) == 9 and all(e["count"] == 1 and e["message"].startswith("Created pod: busy-") for e in apart)
+    described = c.kubectl("describe", "rs", "busy", "-n", rns).stdout
+    assert "(x16 over" in described and "(combined from similar events): Created pod: busy-" in described
